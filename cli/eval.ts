@@ -1,0 +1,42 @@
+import { Command } from "commander";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { runEval } from "../evals/run.js";
+import { formatEvalTable } from "../evals/table.js";
+import { writeFileAtomic } from "../outputs/write.js";
+import { UsageError } from "../schema/errors.js";
+import { analyzeOptions, builtinOption, homeOption, jsonOption, llmOption, type CommonFlags } from "./options.js";
+
+export function evalCommand(): Command {
+  return new Command("eval")
+    .description("score diagnoses against a labelled manifest (.jsonl), beside trivial baselines")
+    .argument("<manifest>", "eval manifest, one JSON record per line")
+    .option("--out <dir>", "write eval.json and every run's outputs under <dir>/runs/")
+    .option("--concurrency <n>", "runs analysed at once", "2")
+    .addOption(llmOption().default("off"))
+    .addOption(homeOption())
+    .addOption(builtinOption())
+    .addOption(jsonOption())
+    .action(async (manifest: string, flags: CommonFlags & { out?: string; concurrency: string; json?: boolean }) => {
+      const concurrency = Number.parseInt(flags.concurrency, 10);
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
+      let done = 0;
+      // Eval must not teach the memory from the runs it is scoring, so nothing is remembered.
+      const result = await runEval(manifest, {
+        ...analyzeOptions(flags, false),
+        concurrency,
+        ...(flags.out ? { out: flags.out } : {}),
+        onRun: (run) => {
+          done += 1;
+          if (!flags.json && process.stderr.isTTY) process.stderr.write(`\r${done} runs scored (${run.id.slice(0, 50)})\u001b[K`);
+        },
+      });
+      if (!flags.json && process.stderr.isTTY) process.stderr.write("\r\u001b[K");
+      if (flags.out) {
+        await mkdir(flags.out, { recursive: true });
+        await writeFileAtomic(path.join(flags.out, "eval.json"), `${JSON.stringify(result, null, 2)}\n`);
+      }
+      if (flags.json) console.log(JSON.stringify({ system: result.system, baselines: result.baselines, errors: result.runs.filter((run) => run.status === "error").length }, null, 2));
+      else console.log(formatEvalTable(result));
+    });
+}

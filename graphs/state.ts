@@ -1,0 +1,67 @@
+import { Annotation } from "@langchain/langgraph";
+import type { Constraints, Proposal } from "../analysis/localize.js";
+import type { RunFiles } from "../extractors/types.js";
+import type { CritiqueRound, Diagnosis } from "../schema/diagnosis.js";
+import type { ReplayPlan } from "../schema/replay.js";
+import type { Step } from "../schema/step.js";
+import type { RunInfo, Stage, TraceTree } from "../schema/trace.js";
+
+/** How one analysis is run: set by the caller, read by the nodes. */
+export interface AnalyzeOptions {
+  llm: "off" | "auto" | "on";
+  /** Memory and registry directory (resolved --home). */
+  home: string;
+  /** Skip remembering the run (used by tests and dry runs). */
+  remember: boolean;
+  /** Use built-in extractors (false: only synthesized/registered ones). */
+  builtin: boolean;
+}
+
+export interface Fingerprint {
+  /** File names with digits folded, sorted: the shape of the run directory. */
+  files: string[];
+}
+
+export interface Validation {
+  ok: boolean;
+  problems: string[];
+  /** Share of steps that carry an action or text (0..1). */
+  coverage: number;
+}
+
+/** Bounds of the two loops in the graph. */
+export const MAX_EVOLVE_ATTEMPTS = 2;
+export const MAX_CRITIQUE_ROUNDS = 2;
+
+/** The diagnose graph's state: every node reads it and returns a partial update. */
+export const DiagnoseState = Annotation.Root({
+  /** The run the user named (a directory or a file). */
+  input: Annotation<string>,
+  options: Annotation<AnalyzeOptions>,
+  run: Annotation<RunFiles | undefined>,
+  runFingerprint: Annotation<Fingerprint | undefined>,
+  /** Chosen extractor, or undefined when no known format matches. */
+  extractorId: Annotation<string | undefined>,
+  evolveAttempts: Annotation<number>({ reducer: (_, next) => next, default: () => 0 }),
+  runInfo: Annotation<RunInfo | undefined>,
+  steps: Annotation<Step[]>({ reducer: (_, next) => next, default: () => [] }),
+  validation: Annotation<Validation | undefined>,
+  stages: Annotation<Stage[]>({ reducer: (_, next) => next, default: () => [] }),
+  tree: Annotation<TraceTree | undefined>,
+  proposal: Annotation<Proposal | undefined>,
+  constraints: Annotation<Constraints>({ reducer: (_, next) => next, default: () => ({}) }),
+  critiqueRounds: Annotation<CritiqueRound[]>({ reducer: (_, next) => next, default: () => [] }),
+  /** Set by `critique` once a proposal is accepted (or the critique budget is spent). */
+  diagnosis: Annotation<Diagnosis | undefined>,
+  replay: Annotation<ReplayPlan | undefined>,
+  startedAt: Annotation<number>({ reducer: (_, next) => next, default: () => Date.now() }),
+});
+
+export type DiagnoseStateType = typeof DiagnoseState.State;
+export type DiagnoseUpdate = typeof DiagnoseState.Update;
+
+/** Nodes read state fields that earlier nodes must have set; this says which one was missing. */
+export function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`graph state is missing ${what}: a node ran out of order`);
+  return value;
+}

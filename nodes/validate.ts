@@ -1,0 +1,25 @@
+import { Step } from "../schema/step.js";
+import type { DiagnoseStateType, DiagnoseUpdate, Validation } from "../graphs/state.js";
+
+/** Below this share of meaningful steps an extraction is "poor" and goes back to evolution. */
+const MIN_COVERAGE = 0.5;
+
+/** Check the extraction: schema-valid steps, numbered in increasing order, with agent actions in them. */
+export async function validate(state: DiagnoseStateType): Promise<DiagnoseUpdate> {
+  return { validation: validateSteps(state.steps) };
+}
+
+export function validateSteps(steps: Step[]): Validation {
+  const problems: string[] = [];
+  if (steps.length === 0) problems.push("no steps were extracted");
+  steps.forEach((step, index) => {
+    const parsed = Step.safeParse(step);
+    if (!parsed.success) problems.push(`step ${index + 1}: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+    if (index > 0 && step.id <= steps[index - 1]!.id) problems.push(`step ids must increase: ${steps[index - 1]!.id} then ${step.id}`);
+  });
+  if (steps.length > 0 && !steps.some((step) => step.tool)) problems.push("no step carries an agent action");
+  const meaningful = steps.filter((step) => step.tool || step.text || step.thought).length;
+  const coverage = steps.length === 0 ? 0 : meaningful / steps.length;
+  if (steps.length > 0 && coverage < MIN_COVERAGE) problems.push(`only ${Math.round(coverage * 100)}% of steps carry an action or text`);
+  return { ok: problems.length === 0, problems: problems.slice(0, 10), coverage };
+}

@@ -1,0 +1,101 @@
+import type { Analysis } from "../graphs/analyze.js";
+import type { Step } from "../schema/step.js";
+import type { Stage } from "../schema/trace.js";
+
+/** Observations longer than this are cut in the page (the full text stays in trace.json). */
+const MAX_SHOWN_CHARS = 8000;
+
+const KIND_COLOURS: Record<Step["kind"], string> = {
+  explore: "#6b9bd1", change: "#e0a030", verify: "#5cb85c", message: "#b0b0b0", other: "#8d7fc4",
+};
+
+/** HTML-escape untrusted trajectory text: nothing in a log may become markup or script. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+function cut(text: string): string {
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}\n… [${text.length - MAX_SHOWN_CHARS} more characters in trace.json]` : text;
+}
+
+function sourceText(step: Step): string {
+  return step.sources.map((source) => `${source.path}${source.pointer !== undefined ? `#${source.pointer}` : ""}${source.line ? `:${source.line}` : ""}`).join(", ");
+}
+
+/** One self-contained page: summary, a step strip, and the stage → step tree with every detail. */
+export function renderReport({ trace, diagnosis, replay }: Analysis): string {
+  const chain = new Set(diagnosis.error_chain);
+  const incorrect = new Set(diagnosis.incorrect_step_ids);
+  const unuseful = new Set(diagnosis.unuseful_step_ids);
+  const onset = diagnosis.onset?.step_id;
+  const evidenceFor = (id: number) => diagnosis.evidence.filter((item) => item.step_id === id);
+  const badges = (id: number) =>
+    [
+      id === onset ? `<span class="badge onset">onset</span>` : "",
+      chain.has(id) && id !== onset ? `<span class="badge chain">error chain</span>` : "",
+      incorrect.has(id) && id !== onset ? `<span class="badge incorrect">incorrect</span>` : "",
+      unuseful.has(id) ? `<span class="badge unuseful">unuseful</span>` : "",
+    ].join("");
+
+  const stepHtml = (step: Step) => {
+    const headline = step.tool ? `${step.tool.name}: ${step.tool.command ?? JSON.stringify(step.tool.args ?? {})}` : step.text ?? step.thought ?? "";
+    const classes = ["step", step.id === onset ? "is-onset" : "", chain.has(step.id) ? "in-chain" : ""].join(" ");
+    return `<details class="${classes}" id="step-${step.id}"${step.id === onset ? " open" : ""}>
+<summary><span class="kind" style="background:${KIND_COLOURS[step.kind]}">${step.kind}</span> <b>${step.id}</b> <span class="actor">${escapeHtml(step.actor)}</span> ${badges(step.id)} <span class="headline">${escapeHtml(headline.replace(/\s+/g, " ").slice(0, 160))}</span></summary>
+<div class="body">
+${evidenceFor(step.id).map((item) => `<p class="why">⚠ ${escapeHtml(item.why)}</p>`).join("\n")}
+${step.thought ? `<h4>Thought</h4><pre>${escapeHtml(cut(step.thought))}</pre>` : ""}
+${step.text ? `<h4>Message</h4><pre>${escapeHtml(cut(step.text))}</pre>` : ""}
+${step.tool ? `<h4>Action: ${escapeHtml(step.tool.name)}${step.tool.id ? ` <code>${escapeHtml(step.tool.id)}</code>` : ""}</h4><pre>${escapeHtml(cut(step.tool.command ?? JSON.stringify(step.tool.args ?? {}, null, 2)))}</pre>` : ""}
+${step.observation ? `<h4>Observation${step.observation.is_error ? " (error)" : ""}${step.observation.exit_code != null ? ` exit ${step.observation.exit_code}` : ""}</h4><pre>${escapeHtml(cut(step.observation.text))}</pre>` : ""}
+<p class="source">source: <code>${escapeHtml(sourceText(step))}</code>${step.timestamp ? ` · ${escapeHtml(step.timestamp)}` : ""}</p>
+</div></details>`;
+  };
+
+  const stageHtml = (stage: Stage) => {
+    const steps = trace.steps.filter((step) => step.id >= stage.start_step_id && step.id <= stage.end_step_id);
+    const hot = steps.some((step) => chain.has(step.id) || step.id === onset);
+    return `<details class="stage"${hot ? " open" : ""}><summary>Stage ${stage.id}: <b>${stage.label.replace("_", " ")}</b> · steps ${stage.start_step_id}–${stage.end_step_id}${hot ? ` <span class="badge chain">contains error</span>` : ""}</summary>
+${steps.map(stepHtml).join("\n")}
+</details>`;
+  };
+
+  const strip = trace.steps
+    .map((step) => `<a href="#step-${step.id}" title="step ${step.id}: ${step.kind}" class="cell${step.id === onset ? " onset-cell" : chain.has(step.id) ? " chain-cell" : ""}" style="background:${KIND_COLOURS[step.kind]}"></a>`)
+    .join("");
+  const outcome = trace.run.outcome;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>CodeTracer · ${escapeHtml(trace.run.path.split("/").pop() ?? "run")}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:20px;margin:0 0 4px} h4{margin:8px 0 2px;font-size:13px}
+pre{background:#f6f6f6;padding:8px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-word;font-size:12px}
+.summary{border:1px solid #ddd;border-radius:6px;padding:12px 16px;margin:12px 0;background:#fcfcfc}
+.strip{display:flex;flex-wrap:wrap;gap:2px;margin:8px 0 16px}.cell{width:10px;height:22px;display:block;border-radius:2px}
+.onset-cell{outline:3px solid #d9342b;outline-offset:1px}.chain-cell{outline:2px solid #f08a84}
+details.stage{border-left:4px solid #ccc;margin:8px 0;padding-left:8px} details.stage>summary{cursor:pointer;font-size:15px;padding:4px 0}
+details.step{margin:2px 0 2px 12px;border-radius:4px} details.step>summary{cursor:pointer;padding:2px 4px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+details.step.in-chain>summary{background:#fff0ef} details.step.is-onset>summary{background:#ffd9d6;font-weight:600}
+.body{margin:0 0 8px 24px}.kind{color:#fff;border-radius:3px;padding:0 5px;font-size:11px}
+.badge{border-radius:3px;padding:0 5px;font-size:11px;margin-left:4px;color:#fff}.onset{background:#d9342b}.chain{background:#f08a84}.incorrect{background:#c0392b}.unuseful{background:#999}
+.actor{color:#777;font-size:12px}.headline{color:#444;font-family:ui-monospace,monospace;font-size:12px}.why{color:#a0281f;margin:4px 0}.source{color:#777;font-size:12px}
+.legend span{display:inline-block;margin-right:10px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:3px;border-radius:2px}
+</style></head><body>
+<h1>CodeTracer diagnosis</h1>
+<div><code>${escapeHtml(trace.run.path)}</code> · ${escapeHtml(trace.run.format)} · ${trace.steps.length} steps · ${trace.stages.length} stages</div>
+<div class="summary">
+<p><b>Outcome:</b> ${escapeHtml(outcome?.status ?? "unknown")}${outcome?.evidence.length ? ` — ${outcome.evidence.slice(0, 5).map((item) => `<code>${escapeHtml(item.name)}</code> ${escapeHtml(item.status)}`).join(", ")}${outcome.evidence.length > 5 ? ` and ${outcome.evidence.length - 5} more` : ""}` : ""}</p>
+${diagnosis.onset ? `<p><b>Onset:</b> <a href="#step-${diagnosis.onset.step_id}">step ${diagnosis.onset.step_id}</a> (stage ${diagnosis.onset.stage_id}, confidence ${diagnosis.onset.confidence.toFixed(2)}) — ${escapeHtml(diagnosis.onset.summary)}</p>` : `<p><b>Onset:</b> none found${diagnosis.failed === false ? " (the run passed)" : ""}</p>`}
+<p><b>Category:</b> ${escapeHtml(diagnosis.failure_category)} · <b>Error chain:</b> ${diagnosis.error_chain.map((id) => `<a href="#step-${id}">${id}</a>`).join(" → ") || "—"}</p>
+<p><b>Incorrect:</b> ${diagnosis.incorrect_step_ids.join(", ") || "—"} · <b>Unuseful:</b> ${diagnosis.unuseful_step_ids.join(", ") || "—"}</p>
+${replay.resumable ? `<p><b>Replay:</b> resume after step ${replay.resume_after_step_id} with a budget of ${replay.budget.steps} steps.</p><pre>${escapeHtml(replay.guidance)}</pre>` : ""}
+${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((round) => `round ${round.round}: onset ${round.proposed_onset ?? "none"} ${round.accepted ? "accepted" : `rejected (${escapeHtml(round.objection ?? "")})`}`).join("; ")}</p>` : ""}
+</div>
+<div class="legend">${Object.entries(KIND_COLOURS).map(([kind, colour]) => `<span><i style="background:${colour}"></i>${kind}</span>`).join("")}<span>red outline: onset · pink: error chain</span></div>
+<div class="strip">${strip}</div>
+${trace.stages.map(stageHtml).join("\n")}
+</body></html>
+`;
+}
