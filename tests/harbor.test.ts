@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { harborAtif } from "../extractors/harbor.js";
+import { harborOutcome } from "../extractors/verifiers.js";
 import { discoverRun } from "../nodes/discover.js";
 import { HARBOR } from "./corpus.js";
 
@@ -49,5 +50,22 @@ describe("Harbor trial extractor (ATIF primary)", () => {
     const score = await harborAtif.detect(run);
     expect(score).toBeGreaterThan(0);
     expect(score).toBeLessThan(0.5);
+  });
+});
+
+describe("Harbor outcome over the whole corpus", () => {
+  it("agrees with reward.txt and ctrf.json on every trial", async () => {
+    const trials = (await readdir(HARBOR, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    expect(trials.length).toBeGreaterThanOrEqual(89);
+    for (const name of trials) {
+      const run = await discoverRun(trial(name));
+      const outcome = await harborOutcome(run);
+      const reward = await readFile(path.join(run.root, "verifier/reward.txt"), "utf8").then((text) => Number(text.trim()), () => undefined);
+      const ctrf = await readFile(path.join(run.root, "verifier/ctrf.json"), "utf8").then(JSON.parse, () => undefined);
+      const failing = ctrf?.results.tests.filter((test: { status: string }) => test.status === "failed").length ?? 0;
+      const expected = reward === 1 ? "passed" : ctrf && (failing > 0 || reward === 0) ? "failed" : "unknown";
+      expect(outcome.status, name).toBe(expected);
+      if (expected === "failed" && failing > 0) expect(outcome.evidence.length, name).toBe(failing);
+    }
   });
 });
