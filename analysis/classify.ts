@@ -1,169 +1,161 @@
+import { isRecord } from "../extractors/io.js";
 import type { Step, StepKind } from "../schema/step.js";
 import type { StageLabel } from "../schema/trace.js";
-import { isRecord } from "../extractors/io.js";
-import { parseShell, programOf, type SimpleCommand } from "./shell.js";
+import { commandFacts, inlineCodeFacts, type CommandFacts } from "./commands.js";
+import { garbledCommand, garbledContent, garbledPath } from "./malformed.js";
+import { parseShell } from "./shell.js";
 
 /** What one step did, as far as can be told without running anything. */
 export interface StepFacts {
+  /** What the call actually did: a garbled call that ran nothing is `other`, whatever it meant. */
   kind: StepKind;
   /** The purpose this step serves, used to cut stages. */
   purpose: StageLabel;
+  /** What the call was meant to do (for a garbled call: its command once the garbage is removed). */
+  intent: StepKind;
   /** Files the step wrote, created, edited or deleted. */
   writes: string[];
-  /** Files or directories the step read or listed. */
+  /** Files or directories the step read, listed or executed. */
   reads: string[];
-  /** The call cannot have done what was meant: empty, a bare `:` no-op, a stray prefix, unparseable. */
+  /** Packages it installed or meant to install. */
+  installs: string[];
+  /** Workspace scripts and programs it executed. */
+  runs: string[];
+  /** The call was garbled (see analysis/malformed.ts); `malformedReason` says how. */
   malformed: boolean;
+  malformedReason?: string;
+  /** Nothing at all can have happened (a bare no-op, an empty call). */
+  noEffect: boolean;
+  /** It started a program that waits for a human, through a tool that has none. */
+  interactive: boolean;
+  /** It started a background job (its effect outlives the call only while the session does). */
+  background: boolean;
+  /** Text a Write/Edit put into a file, kept to link later runs of that file to what it does. */
+  content?: string;
 }
-
-const EXPLORE_TOOLS = /^(read|view|glob|grep|ls|list|find|search|open|scroll|goto|websearch|webfetch|browse|fetch|cat|read_file|list_files|find_file|search_file|search_dir|file_viewer)/i;
-const CHANGE_TOOLS = /^(write|edit|multiedit|create|notebookedit|apply_patch|patch|str_replace|insert|delete|rename|move|write_file|edit_file|create_file|replace)/i;
-const VERIFY_TOOLS = /^(test|run_tests|pytest|check|verify|submit)/i;
-const MESSAGE_TOOLS = /^(todowrite|todoread|think|finish|task_complete|askuserquestion|message|respond|exit)/i;
-
-const EXPLORE_PROGRAMS = new Set([
-  "ls", "cat", "head", "tail", "less", "more", "grep", "egrep", "fgrep", "rg", "ag", "find", "fd", "pwd", "which",
-  "whereis", "type", "echo", "printf", "wc", "file", "stat", "tree", "du", "df", "diff", "cmp", "env", "printenv",
-  "ps", "top", "whoami", "id", "uname", "hostname", "date", "nl", "od", "xxd", "hexdump", "strings", "readlink",
-  "realpath", "dirname", "basename", "sort", "uniq", "cut", "awk", "jq", "column", "md5sum", "sha256sum", "lsof",
-  "free", "nproc", "lscpu", "history", "man", "help", "sleep", "true", "cd", "export", "source", ".", "set", "tr",
-  "nvidia-smi", "netstat", "ss", "curl", "wget", "ping", "dpkg", "apt-cache", "locate", "tmux", "clear", "objdump",
-  "nm", "readelf", "ldd", "sqlite3", "git-log",
-]);
-const CHANGE_PROGRAMS = new Set([
-  "rm", "mv", "cp", "mkdir", "rmdir", "touch", "chmod", "chown", "ln", "tee", "patch", "dd", "truncate", "install",
-  "tar", "unzip", "gunzip", "gzip", "bunzip2", "xz", "zip", "7z", "rsync", "kill", "pkill", "killall", "useradd",
-  "update-alternatives", "systemctl", "service", "crontab", "sqlite3-write", "cmake", "make", "ninja", "gcc", "g++",
-  "cc", "clang", "rustc", "javac", "go-build", "mkfifo", "openssl", "ssh-keygen", "git-apply",
-]);
-const PACKAGE_MANAGERS = new Set(["pip", "pip3", "apt", "apt-get", "npm", "yarn", "pnpm", "conda", "mamba", "cargo", "gem", "uv", "poetry", "brew", "apk", "yum", "dnf", "go", "R", "Rscript", "cpan", "opam", "nvm", "pipx", "rustup"]);
-const INSTALL_VERBS = new Set(["install", "add", "i", "update", "upgrade", "sync", "remove", "uninstall", "create", "get"]);
-const TEST_RUNNERS = new Set(["pytest", "py.test", "tox", "nox", "jest", "mocha", "vitest", "ctest", "rspec", "phpunit", "unittest"]);
-const INTERPRETERS = new Set(["python", "python3", "python2", "node", "bash", "sh", "ruby", "perl", "Rscript", "julia", "java", "deno", "bun", "lua", "php", "tsx", "ts-node"]);
-const NULL_SINKS = new Set(["/dev/null", "/dev/stdout", "/dev/stderr", "&1", "&2", "1", "2"]);
 
 const KIND_RANK: Record<StepKind, number> = { message: 0, other: 1, explore: 2, verify: 3, change: 4 };
 
+function base(kind: StepKind, purpose: StageLabel, extra: Partial<StepFacts> = {}): StepFacts {
+  return { kind, purpose, intent: kind, writes: [], reads: [], installs: [], runs: [], malformed: false, noEffect: false, interactive: false, background: false, ...extra };
+}
+
 /** Classify one step from its tool and, for shell tools, from its parsed command line. */
 export function stepFacts(step: Step): StepFacts {
-  if (!step.tool) return { kind: step.text || step.thought ? "message" : "other", purpose: "finalization", writes: [], reads: [], malformed: false };
-  if (step.tool.command !== undefined) return shellFacts(step.tool.command);
-  return toolFacts(step.tool.name, step.tool.args);
+  if (!step.tool) {
+    const said = (step.text ?? "").trim() !== "" || (step.thought ?? "").trim() !== "";
+    return base(said ? "message" : "other", "finalization");
+  }
+  const background = isRecord(step.tool.args) && step.tool.args.run_in_background === true;
+  const facts = step.tool.command !== undefined ? shellFacts(step.tool.command) : toolFacts(step.tool.name, step.tool.args);
+  return background ? { ...facts, background: true } : facts;
 }
+
+/** Claude Code, OpenHands, SWE-agent and OTel tool names, by what they do. */
+const EXPLORE_TOOLS = /^(read|view|glob|grep|ls|list|find|search|open|scroll|goto|websearch|webfetch|browse|fetch|cat|read_file|list_files|list_dir|find_file|search_file|search_dir|file_viewer|get_file|bashoutput|taskoutput|notebookread)/i;
+const CHANGE_TOOLS = /^(write|edit|multiedit|create|notebookedit|apply_patch|patch|str_replace|insert|delete|rename|move|write_file|edit_file|create_file|replace|append)/i;
+const VERIFY_TOOLS = /^(test|run_tests|pytest|check|verify)/i;
+const PLAN_TOOLS = /^(todowrite|todoread|think|plan|update_plan|askuserquestion|message|respond)/i;
+const FINISH_TOOLS = /^(finish|task_complete|submit|exit|done|attempt_completion|mark_task_complete)/i;
+const PROCESS_TOOLS = /^(killshell|kill|taskstop|stop)/i;
 
 function toolFacts(name: string, args: unknown): StepFacts {
   const paths = pathArgs(args);
-  const subcommand = isRecord(args) && typeof args.command === "string" ? args.command : "";
-  // OpenHands/SWE-agent editors carry the operation in a `command` argument.
-  if (/str_replace_editor|editor|file_editor/i.test(name)) {
-    const writes = /create|str_replace|insert|undo|write|edit/.test(subcommand);
-    return facts(writes ? "change" : "explore", writes ? "implementation" : "inspection", writes ? paths : [], writes ? [] : paths);
+  const pathProblem = paths.map(garbledPath).find((problem) => problem !== undefined);
+  const emptyArgs = !isRecord(args) || Object.keys(args).length === 0;
+  const facts = toolKindFacts(name, args, paths);
+  if (pathProblem) return { ...facts, kind: "other", malformed: true, malformedReason: pathProblem, noEffect: true, writes: [], reads: [] };
+  if (emptyArgs && facts.kind !== "message" && !FINISH_TOOLS.test(name) && !PROCESS_TOOLS.test(name)) {
+    return { ...facts, kind: "other", malformed: true, malformedReason: "the call has no arguments", noEffect: true };
   }
-  if (CHANGE_TOOLS.test(name)) return facts("change", "implementation", paths, []);
-  if (VERIFY_TOOLS.test(name)) return facts("verify", "verification", [], paths);
-  if (EXPLORE_TOOLS.test(name)) return facts("explore", "inspection", [], paths);
-  if (MESSAGE_TOOLS.test(name)) return facts("message", /finish|complete|submit|exit/i.test(name) ? "finalization" : "inspection", [], []);
-  return facts("other", "inspection", [], paths);
+  const content = isRecord(args) ? stringArg(args, ["content", "file_text", "new_string", "new_str", "text"]) : undefined;
+  if (facts.kind === "change" && content !== undefined && paths[0]) {
+    const contentProblem = isRecord(args) && typeof args.content === "string" ? garbledContent(paths[0], content) : undefined;
+    return { ...facts, content, ...(contentProblem ? { malformed: true, malformedReason: contentProblem } : {}) };
+  }
+  return facts;
 }
 
-function facts(kind: StepKind, purpose: StageLabel, writes: string[], reads: string[], malformed = false): StepFacts {
-  return { kind, purpose, writes, reads, malformed };
+function toolKindFacts(name: string, args: unknown, paths: string[]): StepFacts {
+  const subcommand = isRecord(args) && typeof args.command === "string" ? args.command : "";
+  // OpenHands/SWE-agent editors carry the operation in a `command` argument.
+  if (/str_replace_editor|^editor$|file_editor|str_replace_based_edit/i.test(name)) {
+    const writes = /create|str_replace|insert|undo|write|edit/.test(subcommand);
+    return writes ? base("change", "implementation", { writes: paths }) : base("explore", "inspection", { reads: paths });
+  }
+  if (PLAN_TOOLS.test(name)) return base("message", "inspection");
+  if (FINISH_TOOLS.test(name)) return base("message", "finalization");
+  if (CHANGE_TOOLS.test(name)) return base("change", "implementation", { writes: paths });
+  if (VERIFY_TOOLS.test(name)) return base("verify", "verification", { reads: paths });
+  if (/^(bashoutput|taskoutput)/i.test(name)) return base("verify", "verification");
+  if (EXPLORE_TOOLS.test(name)) return base("explore", "inspection", { reads: paths });
+  if (PROCESS_TOOLS.test(name)) return base("other", "implementation");
+  return base("other", "inspection", { reads: paths });
 }
 
 function pathArgs(args: unknown): string[] {
   if (!isRecord(args)) return [];
   const paths: string[] = [];
-  for (const key of ["file_path", "path", "filename", "file", "notebook_path", "target", "dest", "destination"]) {
+  for (const key of ["file_path", "path", "filename", "file", "notebook_path", "target", "dest", "destination", "absolute_path"]) {
     if (typeof args[key] === "string") paths.push(args[key] as string);
   }
   return paths;
 }
 
+function stringArg(args: Record<string, unknown>, keys: string[]): string | undefined {
+  for (const key of keys) if (typeof args[key] === "string") return args[key] as string;
+  return undefined;
+}
+
 /** A shell line is as state-changing as its most state-changing simple command. */
 export function shellFacts(command: string): StepFacts {
-  if (isMalformedCommand(command)) return facts("other", "inspection", [], [], true);
+  const garble = garbledCommand(command);
+  if (garble) {
+    const intended = garble.intended ? parsedFacts(garble.intended) : base("other", "inspection");
+    // A garbled line may still have run its tail (`: pwd && ls -la` lists); what it meant is the intent.
+    const ran = garble.noEffect ? base("other", intended.purpose) : { ...intended, kind: intended.kind === "change" ? "change" as const : "other" as const };
+    return { ...ran, intent: intended.kind, installs: intended.installs, malformed: true, malformedReason: garble.reason, noEffect: garble.noEffect, writes: garble.noEffect ? [] : ran.writes };
+  }
+  return parsedFacts(command);
+}
+
+function parsedFacts(command: string): StepFacts {
   const parsed = parseShell(command);
-  if (parsed.malformed) return facts("other", "inspection", [], [], true);
-  let best = facts("other", "inspection", [], []);
-  const writes = new Set<string>(parsed.heredocs.flatMap((heredoc) => (heredoc.target ? [heredoc.target] : [])));
-  const reads = new Set<string>();
-  for (const simple of parsed.commands) {
-    const one = simpleFacts(simple);
-    one.writes.forEach((path) => writes.add(path));
-    one.reads.forEach((path) => reads.add(path));
-    if (KIND_RANK[one.kind] > KIND_RANK[best.kind] || (one.kind === best.kind && one.purpose === "environment_setup")) best = one;
+  if (parsed.malformed) return base("other", "inspection", { malformed: true, malformedReason: "the command line does not parse (unbalanced quotes)" });
+  let best: CommandFacts | undefined;
+  const merged = { writes: new Set<string>(), reads: new Set<string>(), installs: new Set<string>(), runs: new Set<string>() };
+  let interactive = false;
+  const all: CommandFacts[] = parsed.commands.map((simple) => withRedirects(commandFacts(simple, simple.piped === true), simple.redirects));
+  for (const heredoc of parsed.heredocs) {
+    if (heredoc.target) all.push({ ...inlineCodeFacts(""), kind: "change", purpose: "implementation", writes: [heredoc.target] });
+    else if (heredoc.program && /^(python|node|ruby|perl|bash|sh|Rscript)/.test(heredoc.program)) all.push(inlineCodeFacts(heredoc.body));
   }
-  if (writes.size > 0 && best.kind !== "change") best = facts("change", "implementation", [], []);
-  return { ...best, writes: [...writes], reads: [...reads] };
-}
-
-/**
- * Commands that silently do nothing: empty, a bare `:` (with or without arguments), or a line that
- * starts with a stray `,`/`:`/brace before the real command (seen with models that garble tool arguments).
- */
-export function isMalformedCommand(command: string): boolean {
-  const trimmed = command.trim();
-  if (trimmed === "" || trimmed === ":") return true;
-  if (/^:\s/.test(trimmed) || /^:["']/.test(trimmed)) return true;
-  if (/^[,}\]]/.test(trimmed)) return true;
-  return false;
-}
-
-function simpleFacts(simple: SimpleCommand): StepFacts {
-  const { program, args } = programOf(simple);
-  const fileRedirects = simple.redirects
-    .filter((redirect) => (redirect.op === ">" || redirect.op === ">>" || redirect.op === "&>" || redirect.op === ">|") && !NULL_SINKS.has(redirect.target))
-    .map((redirect) => redirect.target);
-  const operands = args.filter((arg) => !arg.startsWith("-"));
-  if (fileRedirects.length > 0) return facts("change", "implementation", fileRedirects, []);
-  if (program === "sed" && args.some((arg) => arg === "-i" || arg.startsWith("-i"))) return facts("change", "implementation", operands.slice(1), []);
-  if (program === "perl" && args.some((arg) => /^-\w*i/.test(arg))) return facts("change", "implementation", operands.slice(1), []);
-  if (program === "git") return gitFacts(args);
-  if (PACKAGE_MANAGERS.has(program)) return packageFacts(program, args);
-  if (TEST_RUNNERS.has(program) || isTestInvocation(program, args)) return facts("verify", "verification", [], operands);
-  if (program === "tee") return facts("change", "implementation", operands, []);
-  if (CHANGE_PROGRAMS.has(program)) return facts("change", "implementation", changedOperands(program, operands), []);
-  if (EXPLORE_PROGRAMS.has(program)) return facts("explore", /^(which|whereis|type|nvidia-smi|nproc|free|lscpu|uname|dpkg|apt-cache)$/.test(program) ? "environment_setup" : "inspection", [], operands);
-  if (args.includes("--version") || args.includes("-V") || args.includes("--help")) return facts("explore", "environment_setup", [], []);
-  if (INTERPRETERS.has(program) || program.startsWith("python")) return interpreterFacts(program, args);
-  if (program.startsWith("./") || program.includes(".")) return facts("verify", "verification", [], []);
-  return facts("other", "inspection", [], operands);
-}
-
-function changedOperands(program: string, operands: string[]): string[] {
-  if (program === "cp" || program === "mv" || program === "ln" || program === "install") return operands.slice(-1);
-  if (program === "make" || program === "cmake" || program === "ninja" || program === "kill" || program === "pkill") return [];
-  return operands;
-}
-
-function gitFacts(args: string[]): StepFacts {
-  const sub = args.find((arg) => !arg.startsWith("-")) ?? "";
-  if (/^(status|log|diff|show|branch|remote|ls-files|blame|grep|rev-parse|describe|config)$/.test(sub)) return facts("explore", "inspection", [], []);
-  return facts("change", "implementation", [], []);
-}
-
-function packageFacts(program: string, args: string[]): StepFacts {
-  const verb = args.find((arg) => !arg.startsWith("-")) ?? "";
-  if (verb === "test" || (program === "go" && verb === "test") || (program === "cargo" && verb === "test")) return facts("verify", "verification", [], []);
-  if (program === "cargo" && (verb === "build" || verb === "run")) return facts("change", "implementation", [], []);
-  if (program === "npm" && verb === "run") return facts(args.some((arg) => /test/.test(arg)) ? "verify" : "other", args.some((arg) => /test/.test(arg)) ? "verification" : "implementation", [], []);
-  if (INSTALL_VERBS.has(verb) || verb === "-m") return facts("change", "environment_setup", [], []);
-  return facts("explore", "environment_setup", [], []);
-}
-
-function isTestInvocation(program: string, args: string[]): boolean {
-  if ((program.startsWith("python") || program === "uv") && args.includes("-m")) {
-    const module = args[args.indexOf("-m") + 1] ?? "";
-    if (TEST_RUNNERS.has(module) || module === "pytest") return true;
+  for (const one of all) {
+    one.writes.forEach((path) => merged.writes.add(path));
+    one.reads.forEach((path) => merged.reads.add(path));
+    one.installs.forEach((name) => merged.installs.add(name));
+    one.runs.forEach((name) => merged.runs.add(name));
+    interactive ||= one.interactive;
+    if (!best || KIND_RANK[one.kind] > KIND_RANK[best.kind] || (one.kind === best.kind && one.purpose === "environment_setup")) best = one;
   }
-  return args.some((arg) => /(^|\/)(test_[^/]*|[^/]*_test|tests?)\.(py|sh|js|ts|rb|R)$/.test(arg)) || /test/.test(program);
+  const kind: StepKind = merged.writes.size > 0 ? "change" : best?.kind ?? "other";
+  const purpose: StageLabel = kind === "change" && best?.kind !== "change" ? "implementation" : best?.purpose ?? "inspection";
+  const empty = parsed.commands.length === 0 && parsed.heredocs.length === 0;
+  return base(kind, purpose, {
+    writes: [...merged.writes],
+    reads: [...merged.reads],
+    installs: [...merged.installs],
+    runs: [...merged.runs],
+    interactive,
+    ...(empty ? { malformed: true, malformedReason: "empty command", noEffect: true, kind: "other" } : {}),
+  });
 }
 
-function interpreterFacts(program: string, args: string[]): StepFacts {
-  if (args.includes("-m") && ["pip", "venv", "ensurepip"].includes(args[args.indexOf("-m") + 1] ?? "")) return facts("change", "environment_setup", [], []);
-  if (args[0] === "-c" || args[0] === "-e") return facts("explore", "inspection", [], []);
-  const script = args.find((arg) => !arg.startsWith("-"));
-  if (script && /test|check|verify|validate/i.test(script)) return facts("verify", "verification", [], [script]);
-  // Running the agent's own program: it exercises the result, so it counts as a check of it.
-  return facts("verify", "verification", [], script ? [script] : []);
+const NULL_SINKS = new Set(["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "&1", "&2", "1", "2", "-"]);
+
+/** Output redirections to real files make any command a change of those files. */
+function withRedirects(facts: CommandFacts, redirects: { op: string; target: string }[]): CommandFacts {
+  const files = redirects.filter((redirect) => /^(>|>>|&>|&>>|>\|)$/.test(redirect.op) && !NULL_SINKS.has(redirect.target)).map((redirect) => redirect.target);
+  if (files.length === 0) return facts;
+  return { ...facts, kind: "change", purpose: facts.kind === "change" ? facts.purpose : "implementation", writes: [...facts.writes, ...files] };
 }

@@ -1,67 +1,137 @@
 import type { Step } from "../schema/step.js";
 import type { Outcome } from "../schema/trace.js";
-import type { StepFacts } from "./classify.js";
+import { stepFacts, type StepFacts } from "./classify.js";
+import { failingChecksOf, missingModules, serviceUnreachable, type FailingCheck } from "./checks.js";
+import { derailment, stepOutcomes, type Derailment, type StepOutcome } from "./progress.js";
+import { isAgent, provenance, type Provenance } from "./provenance.js";
+import { basename, normalizePath, targetsOf, type Targets } from "./targets.js";
+import { behaviourSignals } from "./behaviour.js";
+import { callText, firstLine, quote } from "./text.js";
 
-export type SignalKind = "malformed_call" | "error_observation" | "failing_check_link" | "repeated_call";
+export type SignalKind =
+  | "malformed_call"
+  | "error_observation"
+  | "unfinished_call"
+  | "empty_turn"
+  | "target_origin"
+  | "target_write"
+  | "first_implementation"
+  | "missing_dependency"
+  | "workaround_fabrication"
+  | "interactive_misuse"
+  | "session_bound_service"
+  | "derailment_start"
+  | "repeated_call"
+  | "overwritten_edit"
+  | "reverted_edit"
+  | "unverified_completion"
+  | "unused_artifact";
 
-/** One piece of evidence against one step. */
+/** One piece of evidence about one step. */
 export interface Signal {
   step_id: number;
   signal: SignalKind;
   why: string;
 }
 
-/** Everything the trace itself says is suspicious, step by step, in step order. */
-export function collectSignals(steps: Step[], facts: StepFacts[], outcome: Outcome | undefined): Signal[] {
+/** Everything the localizer knows about a run, computed once. */
+export interface RunContext {
+  steps: Step[];
+  facts: StepFacts[];
+  outcomes: StepOutcome[];
+  failed: boolean | null;
+  checks: FailingCheck[];
+  targets: Targets;
+  provenance: Provenance;
+  derailment: Derailment | undefined;
+  missingModules: string[];
+  serviceDown: boolean;
+}
+
+export interface ContextInput {
+  steps: Step[];
+  outcome: Outcome | undefined;
+  task?: string | undefined;
+  /** Failing checks with their full reports (analysis/checks.ts); read from the outcome when absent. */
+  checks?: FailingCheck[] | undefined;
+}
+
+export function buildContext({ steps, outcome, task, checks }: ContextInput): RunContext {
+  const facts = steps.map(stepFacts);
+  const outcomes = stepOutcomes(steps, facts);
+  const failing = checks ?? failingChecksOf(outcome);
+  const targets = targetsOf(task ?? firstUserText(steps), failing);
+  return {
+    steps,
+    facts,
+    outcomes,
+    failed: outcome?.status === "failed" ? true : outcome?.status === "passed" ? false : null,
+    checks: failing,
+    targets,
+    provenance: provenance(steps, facts, targets),
+    derailment: derailment(steps, facts, outcomes),
+    missingModules: missingModules(failing),
+    serviceDown: serviceUnreachable(failing),
+  };
+}
+
+function firstUserText(steps: Step[]): string | undefined {
+  return steps.find((step) => step.actor === "user" && step.text)?.text;
+}
+
+/** Every signal the trace gives, in step order. */
+export function collectSignals(context: RunContext): Signal[] {
+  const signals: Signal[] = [...callSignals(context), ...lineageSignals(context), ...behaviourSignals(context)];
+  const derailed = context.derailment;
+  if (derailed) signals.push({ step_id: derailed.start, signal: "derailment_start", why: derailmentWhy(derailed, context) });
+  return signals.sort((a, b) => a.step_id - b.step_id);
+}
+
+/** Per-call facts: garbled calls, errors, calls that never returned, empty turns. */
+function callSignals({ steps, facts, outcomes }: RunContext): Signal[] {
   const signals: Signal[] = [];
-  const seenCalls = new Map<string, number>();
-  const checkedPaths = failingCheckPaths(outcome);
   steps.forEach((step, index) => {
+    if (!isAgent(step)) return;
     const fact = facts[index]!;
-    if (step.actor !== "agent" && step.actor !== "assistant") return;
-    if (fact.malformed) signals.push({ step_id: step.id, signal: "malformed_call", why: `malformed call ${quote(step.tool?.command ?? JSON.stringify(step.tool?.args ?? ""))} does nothing` });
-    if (step.observation && (step.observation.is_error || (step.observation.exit_code ?? 0) !== 0)) {
-      signals.push({ step_id: step.id, signal: "error_observation", why: `error: ${quote(firstLine(step.observation.text))}` });
-    }
-    const linked = fact.writes.filter((path) => checkedPaths.some((checked) => samePath(checked, path)));
-    if (linked.length > 0) signals.push({ step_id: step.id, signal: "failing_check_link", why: `changed ${linked.join(", ")}, which a failing check tests` });
-    if (step.tool) {
-      const key = `${step.tool.name}\u0000${step.tool.command ?? JSON.stringify(step.tool.args ?? null)}`;
-      const earlier = seenCalls.get(key);
-      if (earlier !== undefined) signals.push({ step_id: step.id, signal: "repeated_call", why: `repeats the identical call of step ${earlier}` });
-      else seenCalls.set(key, step.id);
-    }
+    const outcome = outcomes[index]!;
+    if (fact.malformed) signals.push({ step_id: step.id, signal: "malformed_call", why: `${fact.malformedReason ?? "garbled call"}: ${quote(callText(step))}${fact.noEffect ? " did nothing" : ""}` });
+    if (outcome.error) signals.push({ step_id: step.id, signal: "error_observation", why: `error: ${quote(firstLine(step.observation?.text ?? ""))}` });
+    if (outcome.unfinished) signals.push({ step_id: step.id, signal: "unfinished_call", why: `${quote(callText(step))} never returned: the run ended during it` });
+    if (outcome.empty) signals.push({ step_id: step.id, signal: "empty_turn", why: "the agent's turn is empty: it stopped without acting" });
   });
   return signals;
 }
 
-/** Paths named in the failing checks' names and traces (`/app/out.csv`, `solution.py`). */
-export function failingCheckPaths(outcome: Outcome | undefined): string[] {
-  if (!outcome || outcome.status !== "failed") return [];
-  const paths = new Set<string>();
-  for (const check of outcome.evidence) {
-    const text = `${check.name}\n${check.detail ?? ""}`;
-    for (const match of text.matchAll(/(?:\/[\w.-]+)+|\b[\w-]+\.(?:py|js|ts|c|cpp|h|rs|go|java|rb|R|sh|csv|json|txt|yaml|yml|toml|md|html|so|o|bin|out|log)\b/g)) {
-      const path = match[0];
-      if (!/^\/(tests?|usr|root\/\.cache|tmp\/pytest)/.test(path) && !/test_outputs?\.py$|^test_/.test(path.split("/").pop() ?? "")) paths.add(path);
-    }
+/** The making of what the checks test: its first step, and every later step that reworked it. */
+function lineageSignals({ steps, provenance: made, targets, facts }: RunContext): Signal[] {
+  const ids = [...made.lineage.keys()].sort((a, b) => a - b);
+  if (ids.length > 0) {
+    const [first, ...rest] = ids;
+    return [
+      { step_id: first!, signal: "target_origin", why: `first step making what the checks test: ${made.lineage.get(first!)}` },
+      ...rest.map((id) => ({ step_id: id, signal: "target_write" as const, why: made.lineage.get(id)! })),
+    ];
   }
-  return [...paths];
+  if (targets.paths.length > 0 || targets.modules.length > 0) return [];
+  // Nothing names what the run had to make: the first real implementation step stands in for it.
+  const index = steps.findIndex((step, at) => isAgent(step) && facts[at]!.kind === "change" && facts[at]!.purpose === "implementation" && facts[at]!.writes.some(isWorkspaceFile));
+  return index >= 0 ? [{ step_id: steps[index]!.id, signal: "first_implementation", why: `first implementation step: writes ${facts[index]!.writes.map(basename).join(", ")}` }] : [];
 }
 
-function samePath(checked: string, written: string): boolean {
-  if (checked === written) return true;
-  const checkedBase = checked.split("/").pop();
-  const writtenBase = written.split("/").pop();
-  return !!checkedBase && checkedBase === writtenBase && checkedBase.includes(".");
+function isWorkspaceFile(file: string): boolean {
+  const normalized = normalizePath(file);
+  return !/^\/(tmp|dev|proc)\//.test(normalized) && !/(^|\/)(test_[^/]*|[^/]*_test)\.\w+$/.test(normalized);
 }
 
-export function firstLine(text: string, max = 120): string {
-  const line = text.trim().split("\n")[0] ?? "";
-  return line.length > max ? `${line.slice(0, max)}…` : line;
+function derailmentWhy(derailed: Derailment, { targets, provenance: made }: RunContext): string {
+  const after = derailed.lastProgress !== undefined ? `after its last useful step (${derailed.lastProgress})` : "from the start";
+  const what = {
+    garbled: "the agent's calls are garbled",
+    stalled: "no call makes progress",
+    stopped: "the agent stops acting",
+    cut_off: "the run is cut off mid-call",
+  }[derailed.shape];
+  const never = !made.touchedTargets && targets.paths.length > 0 ? `; ${targets.paths.slice(0, 3).map(basename).join(", ")} never got made` : "";
+  return `${what} ${after} to the end of the run${never}`;
 }
 
-function quote(text: string, max = 80): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return `\`${flat.length > max ? `${flat.slice(0, max)}…` : flat}\``;
-}

@@ -1,8 +1,11 @@
-import type { Diagnosis, Evidence, FailureCategory } from "../schema/diagnosis.js";
+import type { Diagnosis, Evidence } from "../schema/diagnosis.js";
 import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
-import { stepFacts } from "./classify.js";
-import { collectSignals, type Signal, type SignalKind } from "./evidence.js";
+import { categorize } from "./category.js";
+import type { FailingCheck } from "./checks.js";
+import { buildContext, collectSignals, type RunContext, type Signal } from "./evidence.js";
+import { isAgent } from "./provenance.js";
+import { DEFAULT_MODEL, scoreSteps, type ScoringModel, type StepScore } from "./scoring.js";
 import { stageOf } from "./stages.js";
 
 /** A localizer's answer before the critic has seen it. */
@@ -14,54 +17,111 @@ export interface Constraints {
   notAfter?: number;
   /** These steps may not be the onset. */
   exclude?: number[];
+  /** These steps were shown to be right after all: they are not incorrect. */
+  notIncorrect?: number[];
 }
-
-/** How strongly each kind of signal marks a step as the decisive error, and the category it implies. */
-const ONSET_SIGNALS: Partial<Record<SignalKind, { confidence: number; category: FailureCategory }>> = {
-  malformed_call: { confidence: 0.6, category: "tool_misuse" },
-  failing_check_link: { confidence: 0.5, category: "wrong_hypothesis_or_algorithm" },
-  error_observation: { confidence: 0.4, category: "other" },
-};
 
 export interface LocalizeInput {
   steps: Step[];
   stages: Stage[];
   outcome: Outcome | undefined;
+  task?: string | undefined;
+  /** Failing checks with their full reports, when the caller could read them from the run. */
+  checks?: FailingCheck[] | undefined;
 }
 
-/** Offline localizer: the earliest agent step with strong evidence against it is the onset. */
-export function localizeOffline({ steps, stages, outcome }: LocalizeInput, constraints: Constraints = {}): Proposal {
-  const failed = outcome?.status === "failed" ? true : outcome?.status === "passed" ? false : null;
-  const signals = collectSignals(steps, steps.map(stepFacts), outcome);
-  const unusefulFromRepeats = unique(signals.filter((signal) => signal.signal === "repeated_call").map((signal) => signal.step_id));
-  if (failed === false) {
-    return { failed, onset: null, incorrect_step_ids: [], unuseful_step_ids: unusefulFromRepeats, error_chain: [], failure_category: "none", evidence: signals.map(toEvidence) };
+/** Signals that say something is wrong with the step itself (as opposed to what it led to). */
+const FAULTS = new Set(["malformed_call", "missing_dependency", "workaround_fabrication", "interactive_misuse", "session_bound_service", "unverified_completion", "empty_turn"]);
+
+/** Offline localizer: score every step on the evidence, take the best as the onset, and explain it. */
+export function localizeOffline(input: LocalizeInput, constraints: Constraints = {}, model: ScoringModel = DEFAULT_MODEL): Proposal {
+  const context = buildContext(input);
+  const signals = collectSignals(context);
+  const evidence = signals.filter((signal) => signal.signal !== "error_observation" || context.failed !== false).map(toEvidence);
+  if (context.failed === false) {
+    return { failed: false, onset: null, incorrect_step_ids: [], unuseful_step_ids: unique(idsOf(signals, "repeated_call")), error_chain: [], failure_category: "none", evidence };
   }
-  const strong = signals.filter((signal) => ONSET_SIGNALS[signal.signal] && allowed(signal.step_id, constraints));
-  const onsetSignal = strong[0];
-  const incorrect = unique(signals.filter((signal) => signal.signal === "malformed_call" || signal.signal === "failing_check_link").map((signal) => signal.step_id));
-  if (!onsetSignal) {
-    return { failed, onset: null, incorrect_step_ids: incorrect, unuseful_step_ids: unusefulFromRepeats.filter((id) => !incorrect.includes(id)), error_chain: [], failure_category: "other", evidence: signals.map(toEvidence) };
+  const ranked = scoreSteps(context, signals, model).filter((entry) => allowed(entry.step_id, constraints));
+  const best = ranked[0];
+  if (!best) {
+    return { failed: context.failed, onset: null, incorrect_step_ids: [], unuseful_step_ids: unusefulSteps(context, signals, undefined), error_chain: [], failure_category: "other", evidence };
   }
-  const onsetId = onsetSignal.step_id;
-  const incorrectWithOnset = unique([onsetId, ...incorrect]);
-  const symptom = lastActionStep(steps);
-  const chain = unique([onsetId, ...incorrectWithOnset.filter((id) => id > onsetId), ...(symptom && symptom > onsetId ? [symptom] : [])]);
-  const { confidence, category } = ONSET_SIGNALS[onsetSignal.signal]!;
+  const onsetId = best.step_id;
+  const incorrect = incorrectSteps(context, signals, onsetId).filter((id) => id === onsetId || !constraints.notIncorrect?.includes(id));
+  const chain = errorChain(context, signals, onsetId, incorrect);
   return {
-    failed,
+    failed: context.failed,
     onset: {
       step_id: onsetId,
-      stage_id: stageOf(stages, onsetId)?.id ?? 1,
-      confidence: failed === null ? confidence / 2 : confidence,
-      summary: `Step ${onsetId}: ${onsetSignal.why}`,
+      stage_id: stageOf(input.stages, onsetId)?.id ?? 1,
+      confidence: confidence(best, ranked[1], context.failed),
+      summary: `Step ${onsetId}: ${summaryOf(best)}`,
     },
-    incorrect_step_ids: incorrectWithOnset,
-    unuseful_step_ids: unusefulFromRepeats.filter((id) => !incorrectWithOnset.includes(id)),
+    incorrect_step_ids: incorrect,
+    unuseful_step_ids: unusefulSteps(context, signals, onsetId).filter((id) => !incorrect.includes(id)),
     error_chain: chain,
-    failure_category: category,
-    evidence: signals.map(toEvidence),
+    failure_category: categorize(context, best.signals),
+    evidence,
   };
+}
+
+/** The onset's strongest signal first: that is what a reader needs to see. */
+function summaryOf(best: StepScore): string {
+  const strongest = [...best.signals].sort((a, b) => rank(b) - rank(a))[0];
+  return strongest?.why ?? "evidence points here";
+}
+
+function rank(signal: Signal): number {
+  return DEFAULT_MODEL.weights[signal.signal];
+}
+
+/**
+ * Steps that contributed to the failure: the onset; later work on what the checks test; later garbled
+ * calls that meant to change or check something (every later garbled call, when the run derailed
+ * before making its result); and faults such as completion claimed without a check.
+ */
+function incorrectSteps(context: RunContext, signals: Signal[], onsetId: number): number[] {
+  const ids = new Set<number>([onsetId]);
+  const derailedEarly = !context.provenance.touchedTargets || (context.derailment !== undefined && context.derailment.start <= onsetId);
+  context.steps.forEach((step, index) => {
+    if (step.id <= onsetId || !isAgent(step)) return;
+    const fact = context.facts[index]!;
+    if (fact.malformed && (derailedEarly || fact.intent === "change" || fact.intent === "verify")) ids.add(step.id);
+    if (context.outcomes[index]!.empty && index === context.steps.length - 1) ids.add(step.id);
+  });
+  for (const signal of signals) {
+    if (signal.step_id <= onsetId) continue;
+    if (signal.signal === "target_write" || (FAULTS.has(signal.signal) && signal.signal !== "malformed_call")) ids.add(signal.step_id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Steps that were not wrong but added nothing: garbled probes before the onset, repeats, unused files. */
+function unusefulSteps(context: RunContext, signals: Signal[], onsetId: number | undefined): number[] {
+  const ids = new Set<number>();
+  context.steps.forEach((step, index) => {
+    if (!isAgent(step) || !step.tool) return;
+    const fact = context.facts[index]!;
+    if (fact.malformed && (onsetId === undefined || step.id < onsetId)) ids.add(step.id);
+    if (fact.malformed && onsetId !== undefined && step.id > onsetId && fact.intent === "explore") ids.add(step.id);
+  });
+  for (const id of [...idsOf(signals, "repeated_call"), ...idsOf(signals, "unused_artifact")]) if (id !== onsetId) ids.add(id);
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** From the onset through the steps that carried the error forward, to the last one (the symptom). */
+function errorChain(context: RunContext, signals: Signal[], onsetId: number, incorrect: number[]): number[] {
+  const lineage = [...context.provenance.lineage.keys()].filter((id) => id > onsetId);
+  const carried = unique([onsetId, ...incorrect.filter((id) => id > onsetId), ...lineage]);
+  return carried;
+}
+
+/** Sure when one step stands out; unsure when another step scores almost as well. */
+function confidence(best: StepScore, runnerUp: StepScore | undefined, failed: boolean | null): number {
+  const margin = runnerUp ? (best.score - runnerUp.score) / best.score : 1;
+  const strength = Math.min(best.score, 6) / 6;
+  const value = 0.2 + 0.45 * margin + 0.3 * strength;
+  return round(Math.min(0.95, failed === null ? value / 2 : value));
 }
 
 function allowed(stepId: number, constraints: Constraints): boolean {
@@ -69,9 +129,8 @@ function allowed(stepId: number, constraints: Constraints): boolean {
   return !constraints.exclude?.includes(stepId);
 }
 
-function lastActionStep(steps: Step[]): number | undefined {
-  for (let index = steps.length - 1; index >= 0; index -= 1) if (steps[index]!.tool) return steps[index]!.id;
-  return undefined;
+function idsOf(signals: Signal[], kind: Signal["signal"]): number[] {
+  return signals.filter((signal) => signal.signal === kind).map((signal) => signal.step_id);
 }
 
 function toEvidence(signal: Signal): Evidence {
@@ -80,4 +139,8 @@ function toEvidence(signal: Signal): Evidence {
 
 function unique(ids: number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }

@@ -5,12 +5,14 @@ export interface SimpleCommand {
   argv: string[];
   env: Record<string, string>;
   redirects: { op: string; target: string }[];
+  /** Its output feeds the next command through `|`. */
+  piped?: boolean;
 }
 
 export interface ParsedShell {
   commands: SimpleCommand[];
-  /** Bodies of here-documents, with the file they were redirected into when there is one. */
-  heredocs: { delimiter: string; body: string; target?: string }[];
+  /** Bodies of here-documents, with the file they were redirected into and the program reading them. */
+  heredocs: { delimiter: string; body: string; target?: string; program?: string }[];
   /** True when the line could not be tokenized (unbalanced quotes and the like). */
   malformed: boolean;
 }
@@ -35,10 +37,19 @@ export function splitHeredocs(script: string): { script: string; heredocs: Parse
       const body: string[] = [];
       index += 1;
       while (index < lines.length && lines[index]!.trim() !== delimiter) body.push(lines[index++]!);
-      heredocs.push({ delimiter, body: body.join("\n"), target: redirectTargetOn(line) });
+      const target = redirectTargetOn(line);
+      heredocs.push({ delimiter, body: body.join("\n"), ...(target ? { target } : {}), ...readerOf(line) });
     }
   }
   return { script: kept.join("\n").replace(HEREDOC_START, " "), heredocs };
+}
+
+/** The program a here-document feeds (`python3 - <<EOF` → python3), when it is not just `cat`. */
+function readerOf(line: string): { program?: string } {
+  const before = line.slice(0, line.search(/<</)).trim().split(/\s*(?:&&|\|\||;|\|)\s*/).pop() ?? "";
+  const program = before.split(/\s+/).find((word) => !/^[A-Za-z_]\w*=/.test(word) && word !== "sudo") ?? "";
+  const name = program.slice(program.lastIndexOf("/") + 1);
+  return name && name !== "cat" && name !== "tee" ? { program: name } : {};
 }
 
 function redirectTargetOn(line: string): string | undefined {
@@ -78,8 +89,14 @@ export function parseShell(command: string): ParsedShell {
       }
     } else if ("op" in entry) {
       if (entry.op === "glob") current.argv.push((entry as { pattern: string }).pattern);
-      else if (REDIRECTS.has(entry.op)) pendingRedirect = entry.op;
-      else if (SEPARATORS.has(entry.op)) flush();
+      else if (REDIRECTS.has(entry.op)) {
+        // `2>/dev/null` reaches us as "2" then ">": the digit names a file descriptor, not an argument.
+        if (/^\d$/.test(current.argv[current.argv.length - 1] ?? "") && current.argv.length > 1) current.argv.pop();
+        pendingRedirect = entry.op;
+      } else if (SEPARATORS.has(entry.op)) {
+        if (entry.op === "|" || entry.op === "|&") current.piped = true;
+        flush();
+      }
     }
     // comments are dropped
   }

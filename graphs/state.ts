@@ -1,4 +1,5 @@
 import { Annotation } from "@langchain/langgraph";
+import type { FailingCheck } from "../analysis/checks.js";
 import type { Constraints, Proposal } from "../analysis/localize.js";
 import type { RunFiles } from "../extractors/types.js";
 import type { CritiqueRound, Diagnosis } from "../schema/diagnosis.js";
@@ -31,7 +32,7 @@ export interface Validation {
 
 /** Bounds of the two loops in the graph. */
 export const MAX_EVOLVE_ATTEMPTS = 2;
-export const MAX_CRITIQUE_ROUNDS = 2;
+export const MAX_CRITIQUE_ROUNDS = 3;
 
 /** The diagnose graph's state: every node reads it and returns a partial update. */
 export const DiagnoseState = Annotation.Root({
@@ -48,6 +49,8 @@ export const DiagnoseState = Annotation.Root({
   validation: Annotation<Validation | undefined>,
   stages: Annotation<Stage[]>({ reducer: (_, next) => next, default: () => [] }),
   tree: Annotation<TraceTree | undefined>,
+  /** The run's failing checks with their full reports, read once by `localize` for it and the critic. */
+  failingChecks: Annotation<FailingCheck[] | undefined>,
   proposal: Annotation<Proposal | undefined>,
   constraints: Annotation<Constraints>({ reducer: (_, next) => next, default: () => ({}) }),
   critiqueRounds: Annotation<CritiqueRound[]>({ reducer: (_, next) => next, default: () => [] }),

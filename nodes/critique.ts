@@ -7,7 +7,11 @@ import { MAX_CRITIQUE_ROUNDS, required, type DiagnoseStateType, type DiagnoseUpd
  */
 export async function critique(state: DiagnoseStateType): Promise<DiagnoseUpdate> {
   const proposal = required(state.proposal, "proposal");
-  const verdict = critiqueProposal(proposal, state.steps, state.constraints);
+  const verdict = critiqueProposal(
+    proposal,
+    { steps: state.steps, outcome: state.runInfo?.outcome, task: state.runInfo?.task, checks: state.failingChecks },
+    state.constraints,
+  );
   const rounds = [
     ...state.critiqueRounds,
     { round: state.critiqueRounds.length + 1, proposed_onset: proposal.onset?.step_id ?? null, accepted: verdict.accepted, ...(verdict.objection ? { objection: verdict.objection } : {}) },
