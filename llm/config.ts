@@ -15,8 +15,8 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The environment variables CodeTracer reads; everything else in the environment is ignored. */
 const LlmEnv = z.object({
-  OPENAI_API_KEY: z.string().optional(),
-  OPENAI_BASE_URL: z.string().url().optional().or(z.literal("").transform(() => undefined)),
+  OPENAI_API_KEY: z.string().min(1),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional().or(z.literal("").transform(() => undefined)),
   CODETRACER_MODEL: z.string().optional(),
 });
 
@@ -38,13 +38,13 @@ export type LlmMode = AnalyzeOptions["llm"];
  */
 export function resolveLlmConfig(mode: LlmMode, env: NodeJS.ProcessEnv = process.env): LlmConfig | undefined {
   if (mode === "off") return undefined;
-  const parsed = LlmEnv.safeParse(env);
-  if (!parsed.success) throw new UsageError(`OPENAI_BASE_URL is not a URL: ${JSON.stringify(env.OPENAI_BASE_URL)}`);
-  const { OPENAI_API_KEY: apiKey, OPENAI_BASE_URL: baseURL, CODETRACER_MODEL: model } = parsed.data;
-  if (!apiKey) {
+  if (!env.OPENAI_API_KEY) {
     if (mode === "on") throw new UsageError("--llm on needs OPENAI_API_KEY (and optionally OPENAI_BASE_URL, CODETRACER_MODEL)");
     return undefined;
   }
+  const parsed = LlmEnv.safeParse(env);
+  if (!parsed.success) throw new UsageError(`OPENAI_BASE_URL is not an http(s) URL: ${JSON.stringify(env.OPENAI_BASE_URL)}`);
+  const { OPENAI_API_KEY: apiKey, OPENAI_BASE_URL: baseURL, CODETRACER_MODEL: model } = parsed.data;
   return {
     apiKey,
     ...(baseURL ? { baseURL } : {}),
