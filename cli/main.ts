@@ -3,6 +3,8 @@ import { RunError, UsageError, errorMessage } from "../schema/errors.js";
 import { analyzeCommand } from "./analyze.js";
 import { batchCommand } from "./batch.js";
 import { evalCommand } from "./eval.js";
+import { feedbackCommand } from "./feedback.js";
+import { memoryCommand } from "./memory.js";
 
 /** Exit codes (DESIGN): 0 ok, 1 the run could not be analyzed, 2 bad usage. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const;
@@ -14,7 +16,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .addCommand(analyzeCommand())
     .addCommand(batchCommand())
-    .addCommand(evalCommand());
+    .addCommand(evalCommand())
+    .addCommand(feedbackCommand())
+    .addCommand(memoryCommand());
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
-import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import type Database from "better-sqlite3";
 import path from "node:path";
 import os from "node:os";
+import { openDatabase } from "./db.js";
 import type { Diagnosis } from "../schema/diagnosis.js";
 import type { RunInfo } from "../schema/trace.js";
 
@@ -48,11 +48,7 @@ export class RunStore {
   readonly db: Database.Database;
 
   constructor(home: string) {
-    mkdirSync(home, { recursive: true });
-    this.db = new Database(path.join(home, "codetracer.db"));
-    // WAL + a busy timeout: several analyses (a batch with --concurrency, or two CLIs) may write at once.
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 10000");
+    this.db = openDatabase(home);
     this.db.exec(SCHEMA);
   }
 
