@@ -20,6 +20,7 @@ export const CriticAnswer = z.object({
     .describe("the outcome of each check"),
   exclude_step_ids: z.array(z.number().int()).describe("steps that must not be the onset next time (the rejected onset, when it is wrong)"),
   onset_not_after: z.number().int().nullable().describe("the onset must be at or before this step, or null"),
+  not_incorrect_step_ids: z.array(z.number().int()).describe("steps marked incorrect that later success shows were right"),
 });
 export type CriticAnswer = z.infer<typeof CriticAnswer>;
 
@@ -75,8 +76,10 @@ export function criticProblems(answer: CriticAnswer, trace: TraceView, proposal:
   const known = new Set(trace.steps.map((step) => step.id));
   const problems: string[] = [];
   if (!answer.accepted && answer.objection.trim() === "") problems.push("a rejection needs an objection naming the failed check and step ids");
-  const unknown = answer.exclude_step_ids.filter((id) => !known.has(id));
-  if (unknown.length > 0) problems.push(`exclude_step_ids names steps that do not exist: ${unknown.join(", ")} (steps are 1..${trace.steps.length})`);
+  for (const [field, ids] of Object.entries({ exclude_step_ids: answer.exclude_step_ids, not_incorrect_step_ids: answer.not_incorrect_step_ids })) {
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length > 0) problems.push(`${field} names steps that do not exist: ${unknown.join(", ")} (steps are 1..${trace.steps.length})`);
+  }
   if (answer.onset_not_after !== null && !known.has(answer.onset_not_after)) problems.push(`onset_not_after ${answer.onset_not_after} is not a step of this trace`);
   const onset = proposal.onset?.step_id;
   if (answer.accepted && onset !== undefined && answer.exclude_step_ids.includes(onset)) problems.push(`you accepted the proposal but excluded its onset step ${onset}; decide one way`);

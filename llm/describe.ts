@@ -1,12 +1,10 @@
+import type { Constraints } from "../analysis/localize.js";
 import type { Outcome, Stage } from "../schema/trace.js";
 import type { TraceView } from "./traceTools.js";
 import { oneLine, truncate, untrusted } from "./untrusted.js";
 
-/** What the critic asks of the next proposal (the fields of analysis/localize.ts `Constraints` the agents use). */
-export interface CritiqueConstraints {
-  notAfter?: number | undefined;
-  exclude?: number[] | undefined;
-}
+/** What the critic asks of the next proposal: the offline localizer's constraints, shared by both modes. */
+export type CritiqueConstraints = Constraints;
 
 /** The prompt sections shared by the localizer and the critic: short, and untrusted text delimited. */
 export function describeTask(trace: TraceView): string {
@@ -29,6 +27,7 @@ export function describeConstraints(constraints: CritiqueConstraints | undefined
   const parts = [
     ...(constraints?.exclude?.length ? [`the onset may not be step ${constraints.exclude.join(", ")}`] : []),
     ...(constraints?.notAfter !== undefined ? [`the onset must be at or before step ${constraints.notAfter}`] : []),
+    ...(constraints?.notIncorrect?.length ? [`steps ${constraints.notIncorrect.join(", ")} were shown right and may not be called incorrect`] : []),
   ];
   return parts.length > 0 ? parts.join("; ") : "(none)";
 }

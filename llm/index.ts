@@ -1,4 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { FailingCheck } from "../analysis/checks.js";
 import type { Verdict } from "../analysis/critique.js";
 import type { Constraints, Proposal } from "../analysis/localize.js";
 import type { AnalyzeOptions } from "../graphs/state.js";
@@ -7,7 +8,7 @@ import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
 import { NO_COST, type AgentLimits, type LlmCost, type ToolUse } from "./agentLoop.js";
 import { createChatModel, resolveLlmConfig } from "./config.js";
-import { runCriticAgent } from "./criticAgent.js";
+import { runCriticAgent, type CriticAnswer } from "./criticAgent.js";
 import { repairLocalizerAnswer, runLocalizerAgent, type LocalizerAnswer } from "./localizerAgent.js";
 import { stageOf, type TraceView } from "./traceTools.js";
 
@@ -34,6 +35,8 @@ export interface TraceInput {
   stages: Stage[];
   outcome?: Outcome | undefined;
   task?: string | undefined;
+  /** state.failingChecks: the failing checks with full reports, when `localize` has read them. */
+  checks?: FailingCheck[] | undefined;
 }
 
 /** How an LLM step went: who produced the answer, what it cost, and why it fell back if it did. */
@@ -95,11 +98,20 @@ export async function llmCritique(input: LlmCritiqueInput): Promise<LlmCritique>
   if (result.status !== "submitted") return { verdict: input.offline, strategy: "offline", fallback: `${result.reason}; kept the offline verdict`, ...report };
   const answer = result.answer;
   if (answer.accepted) return { verdict: { accepted: true }, strategy: "llm", ...report };
-  const previous = input.constraints ?? {};
+  return { verdict: { accepted: false, objection: answer.objection.trim(), constraints: tighten(input.constraints ?? {}, answer) }, strategy: "llm", ...report };
+}
+
+/** A rejection adds to the constraints already in force; it never lifts one. */
+function tighten(previous: Constraints, answer: CriticAnswer): Constraints {
   const exclude = [...new Set([...(previous.exclude ?? []), ...answer.exclude_step_ids])];
+  const notIncorrect = [...new Set([...(previous.notIncorrect ?? []), ...answer.not_incorrect_step_ids])];
   const notAfter = [previous.notAfter, answer.onset_not_after ?? undefined].filter((id): id is number => id !== undefined);
-  const constraints: Constraints = { ...previous, ...(exclude.length > 0 ? { exclude } : {}), ...(notAfter.length > 0 ? { notAfter: Math.min(...notAfter) } : {}) };
-  return { verdict: { accepted: false, objection: answer.objection.trim(), constraints }, strategy: "llm", ...report };
+  return {
+    ...previous,
+    ...(exclude.length > 0 ? { exclude } : {}),
+    ...(notIncorrect.length > 0 ? { notIncorrect } : {}),
+    ...(notAfter.length > 0 ? { notAfter: Math.min(...notAfter) } : {}),
+  };
 }
 
 function connect(connection: LlmConnection): BaseChatModel | undefined {
@@ -109,7 +121,7 @@ function connect(connection: LlmConnection): BaseChatModel | undefined {
 }
 
 function traceView(input: TraceInput): TraceView {
-  return { steps: input.steps, stages: input.stages, outcome: input.outcome, task: input.task };
+  return { steps: input.steps, stages: input.stages, outcome: input.outcome, task: input.task, checks: input.checks };
 }
 
 /**

@@ -88,21 +88,26 @@ export function localizerProblems(answer: LocalizerAnswer, trace: TraceView, con
   const onset = answer.onset_step_id;
   if (onset !== null && constraints.exclude?.includes(onset)) problems.push(`step ${onset} was ruled out as the onset by the critic`);
   if (onset !== null && constraints.notAfter !== undefined && onset > constraints.notAfter) problems.push(`the onset must be at or before step ${constraints.notAfter} (critic's constraint)`);
+  const blamed = onset === null ? answer.incorrect_step_ids : [onset, ...answer.incorrect_step_ids];
+  const vindicated = [...new Set(blamed.filter((id) => constraints.notIncorrect?.includes(id)))];
+  if (vindicated.length > 0) problems.push(`steps ${vindicated.join(", ")} were shown right by later checks (critic) and may not be incorrect`);
   return problems;
 }
 
 /**
- * The last answer after the repairs ran out: unknown ids are dropped from the lists, but an onset
- * that does not exist or breaks a constraint cannot be repaired — undefined means "reject it".
+ * The last answer after the repairs ran out: unknown ids (and steps the critic showed right) are
+ * dropped from the lists, but an onset that does not exist or breaks a constraint cannot be
+ * repaired — undefined means "reject it".
  */
 export function repairLocalizerAnswer(answer: LocalizerAnswer, trace: TraceView, constraints: CritiqueConstraints = {}): LocalizerAnswer | undefined {
   const known = new Set(trace.steps.map((step) => step.id));
   const onset = answer.onset_step_id;
   if (onset !== null && (!known.has(onset) || constraints.exclude?.includes(onset) || (constraints.notAfter !== undefined && onset > constraints.notAfter))) return undefined;
   const keep = (ids: number[]) => ids.filter((id) => known.has(id));
+  if (onset !== null && constraints.notIncorrect?.includes(onset)) return undefined;
   return {
     ...answer,
-    incorrect_step_ids: keep(answer.incorrect_step_ids),
+    incorrect_step_ids: keep(answer.incorrect_step_ids).filter((id) => !constraints.notIncorrect?.includes(id)),
     unuseful_step_ids: keep(answer.unuseful_step_ids),
     error_chain: keep(answer.error_chain),
     evidence: answer.evidence.filter((item) => known.has(item.step_id)),

@@ -1,5 +1,6 @@
 import { tool, type StructuredToolInterface } from "@langchain/core/tools";
 import { z } from "zod";
+import type { FailingCheck } from "../analysis/checks.js";
 import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
 import { oneLine, truncate, untrusted } from "./untrusted.js";
@@ -10,6 +11,8 @@ export interface TraceView {
   stages: Stage[];
   outcome?: Outcome | undefined;
   task?: string | undefined;
+  /** The failing checks with their full reports (graph state `failingChecks`), when already read. */
+  checks?: FailingCheck[] | undefined;
 }
 
 /**
@@ -25,6 +28,8 @@ export const DEFAULT_OUTPUT_BUDGET = 6_000;
 const LIST_LIMIT = 80;
 const SEARCH_LIMIT = 15;
 const COMMAND_HEAD = 100;
+const CHECKS_BUDGET = 5_000;
+const PASSING = /^(passed|pass|ok|success|succeeded|skipped|xfail)$/i;
 
 const StepId = z.coerce.number().int().describe("a step id, as shown by list_steps (steps are numbered from 1)");
 
@@ -136,10 +141,12 @@ function snippet(haystack: string, words: string[]): string {
 function failingChecks(trace: TraceView): string {
   const outcome = trace.outcome;
   if (!outcome) return "The run recorded no outcome (no tests or reward were found).";
-  const failing = outcome.evidence.filter((check) => !/^(pass|passed|ok|success|succeeded)$/i.test(check.status));
+  const failing = trace.checks?.length ? trace.checks : outcome.evidence.filter((check) => !PASSING.test(check.status.trim())).map(({ name, status, detail }) => ({ name, status, text: `${name}\n${detail ?? ""}` }));
   const header = `Outcome: ${outcome.status}; ${outcome.evidence.length} checks, ${failing.length} not passed.`;
   if (failing.length === 0) return header;
-  const body = failing.map((check) => `CHECK ${check.name}: ${check.status}${check.detail ? `\n${truncate(check.detail, 1_500)}` : ""}`).join("\n\n");
+  // Each check gets a share, and its report keeps head and tail: the decisive line is often the last.
+  const share = Math.max(400, Math.floor(CHECKS_BUDGET / failing.length));
+  const body = failing.map((check) => `CHECK ${check.status}: ${truncate(check.text, share)}`).join("\n\n");
   return `${header}\n${untrusted(body)}`;
 }
 

@@ -74,8 +74,8 @@ function diagnosis(onset: number, extra: object = {}) {
 }
 
 const submit = (args: object) => ({ toolCalls: [{ name: "submit_diagnosis", args }] });
-const verdict = (accepted: boolean, objection = "", exclude: number[] = []) => ({
-  toolCalls: [{ name: "submit_verdict", args: { accepted, objection, checks: { agent_step: true, before_first_symptom: accepted, chain_connected: true, not_contradicted: true }, exclude_step_ids: exclude, onset_not_after: null } }],
+const verdict = (accepted: boolean, objection = "", exclude: number[] = [], notIncorrect: number[] = []) => ({
+  toolCalls: [{ name: "submit_verdict", args: { accepted, objection, checks: { agent_step: true, before_first_symptom: accepted, chain_connected: true, not_contradicted: notIncorrect.length === 0 }, exclude_step_ids: exclude, onset_not_after: null, not_incorrect_step_ids: notIncorrect } }],
 });
 
 describe("llmLocalize", () => {
@@ -199,6 +199,14 @@ describe("llmLocalize", () => {
     expect(result.proposal.onset?.step_id).toBe(later);
   });
 
+  it("may not call incorrect a step the critic showed right", async () => {
+    const writes = trace.steps.filter((step) => step.tool?.name === "Write").map((step) => step.id);
+    const connection = await endpoint([submit(diagnosis(writes[0]!, { incorrect_step_ids: writes })), submit(diagnosis(writes[0]!, { incorrect_step_ids: writes.slice(0, 2) }))]);
+    const result = await llmLocalize({ ...trace, offline, ...connection, constraints: { notIncorrect: writes.slice(2) } });
+    expect(toolResults(mock!.requests[1]!).at(-1)).toContain(`steps ${writes.slice(2).join(", ")} were shown right by later checks`);
+    expect(result.proposal.incorrect_step_ids).toEqual(writes.slice(0, 2));
+  });
+
   it("never calls a model when the LLM is off", async () => {
     mock = await startScriptedOpenAI([]);
     const result = await llmLocalize({ ...trace, offline, options: { llm: "off" }, env: { OPENAI_API_KEY: "k", OPENAI_BASE_URL: mock.baseURL } });
@@ -220,6 +228,12 @@ describe("llmCritique", () => {
     expect(offeredTools(mock!.requests[0]!)).toEqual([...READ_ONLY_TOOL_NAMES, "submit_verdict"]);
     expect(String(mock!.requests[0]!.messages[1]!.content)).toContain(`onset: step ${firstWrite} (stage ${stageOf(firstWrite)})`);
     expect(result.cost.llm_calls).toBe(2);
+  });
+
+  it("can clear steps wrongly called incorrect, adding to the constraints in force", async () => {
+    const connection = await endpoint([verdict(false, `step ${firstWrite + 2} was later shown right`, [], [firstWrite + 2])]);
+    const result = await llmCritique({ ...trace, proposal: offline, offline: { accepted: true }, constraints: { notIncorrect: [3], exclude: [1] }, ...connection });
+    expect(result.verdict.constraints).toEqual({ exclude: [1], notIncorrect: [3, firstWrite + 2] });
   });
 
   it("accepts a proposal that survives the checks", async () => {

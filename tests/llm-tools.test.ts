@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readFailingChecks } from "../analysis/checks.js";
 import type { DiagnoseStateType } from "../graphs/state.js";
 import { createTraceTools, READ_ONLY_TOOL_NAMES, type TraceView } from "../llm/traceTools.js";
 import { DATA_CLOSE, DATA_OPEN, untrusted } from "../llm/untrusted.js";
@@ -16,7 +17,7 @@ const TRIAL = path.join(HARBOR, "break-filter-js-from-html__U92hUwr");
 async function loadTrace(input: string): Promise<TraceView> {
   let state = { input, options: { llm: "off", home: "", remember: false, builtin: true }, steps: [], stages: [] } as unknown as DiagnoseStateType;
   for (const node of [discover, fingerprint, extract, buildTree]) state = { ...state, ...(await node(state)) } as DiagnoseStateType;
-  return { steps: state.steps, stages: state.stages, outcome: state.runInfo?.outcome, task: state.runInfo?.task };
+  return { steps: state.steps, stages: state.stages, outcome: state.runInfo?.outcome, task: state.runInfo?.task, checks: await readFailingChecks(state.run, state.runInfo?.outcome) };
 }
 
 const call = async (tools: StructuredToolInterface[], name: string, args: object = {}) => String(await tools.find((candidate) => candidate.name === name)!.invoke(args));
@@ -74,10 +75,15 @@ describe("read-only trace tools over a real Harbor trial", () => {
     expect(await call(tools, "search_steps", { query: "(.*[" })).toBe("The query has no words to search for.");
   });
 
-  it("failing_checks reports the verifier's failing test with its trace", async () => {
+  it("failing_checks reports the verifier's failing test with the end of its full report", async () => {
     const output = await call(tools, "failing_checks");
     expect(output).toMatch(/^Outcome: failed; 1 checks, 1 not passed\./);
     expect(dataOf(output)).toContain("test_out_html_bypasses_filter");
+    // The decisive assertion is at the end of the report, beyond the head the outcome keeps.
+    expect(trace.outcome!.evidence[0]!.detail).not.toContain("No alert detected after filtering");
+    expect(dataOf(output)).toContain("AssertionError: No alert detected after filtering");
+    const fromOutcomeOnly = await call(createTraceTools({ ...trace, checks: undefined }), "failing_checks");
+    expect(dataOf(fromOutcomeOnly)).toContain("test_out_html_bypasses_filter");
   });
 
   it("keeps every output within the budget, head and tail kept", async () => {
