@@ -11,15 +11,16 @@ import { exitCodeFromText, shellCommandOf } from "./tools.js";
  * Rules (issue 3):
  * - One Step per unique tool call; `tool.id` is the `tool_use` id as written. A tool_use emitted again
  *   while its call is still open (kimi emits each twice, first with zero usage) is the same call: the
- *   later emission is what ran, so its name/input win and both lines are sources.
+ *   later emission is what ran, so its name/input and place in the order win; both lines are sources.
  * - Results pair by position: a `tool_result` closes the OLDEST open call with that id in the same
  *   (sub)agent scope, never "the call with that id" (kimi reuses `functions.Bash:3`).
  * - Text and thinking blocks belong to the assistant message they came in (stream-json writes one
  *   content block per line, the message id ties them): before a tool_use of that message they become
  *   its `text` / `thought`; left over when the message ends, they become a message step.
  * - Several tool calls of one assistant message share `parallel_group` (the message id).
- * - A top-level user text is a user message step (the first one is the task). A subagent's prompt
- *   repeats the `Task`/`Agent` call's input, so it is only added to that call's sources.
+ * - A top-level user text is a user message step (the task, when it opens the session). A subagent's
+ *   prompt repeats the `Task`/`Agent` call's input, so it is only added to that call's sources; a
+ *   harness attachment (`isMeta`/`isSynthetic`, e.g. the PDF a Read returned) goes to the latest result.
  * - system events are not steps (init gives the model); `result` events give the outcome.
  */
 
@@ -43,6 +44,7 @@ const UserEvent = z.looseObject({
   parent_tool_use_id: Scope,
   timestamp: z.string().optional(),
   isMeta: z.boolean().optional(),
+  isSynthetic: z.boolean().optional(),
 });
 const SystemEvent = z.looseObject({ type: z.literal("system"), subtype: z.string().optional(), model: z.string().optional() });
 const ResultEvent = z.looseObject({
@@ -181,9 +183,12 @@ export class ClaudeCodeSession {
     const reemitted = key === undefined ? undefined : this.open.get(key)?.at(-1);
     const draft = reemitted ?? this.newDraft({ kind: "other", actor: "agent" }, origin);
     if (reemitted) {
-      // The later emission is the one that ran; the earlier line stays a source.
+      // The later emission is the one that ran: it gives the call its place in the order and its
+      // action record; the earlier line stays a source.
       reemitted.extra.unshift(reemitted.action);
       reemitted.action = origin.source;
+      this.drafts.splice(this.drafts.indexOf(reemitted), 1);
+      this.drafts.push(reemitted);
     } else if (key !== undefined) {
       this.open.set(key, [...(this.open.get(key) ?? []), draft]);
     }
@@ -233,7 +238,7 @@ export class ClaudeCodeSession {
     }
     const text = texts.filter((part) => part.trim() !== "").join("\n");
     if (text === "") return;
-    if (event.isMeta && this.lastResult) {
+    if ((event.isMeta || event.isSynthetic) && this.lastResult) {
       // Harness attachment to the latest result (the pages of a PDF the Read tool returned), not the user speaking.
       const observation = this.lastResult.step.observation;
       if (observation) observation.text = clip(`${observation.text}\n${text}`);
@@ -246,9 +251,10 @@ export class ClaudeCodeSession {
       caller.extra.push(origin.source);
       return;
     }
+    // Only a user message that opens the session is the task; later ones are interruptions or follow-ups.
+    if (this.drafts.length === 0 && !this.message) this.task = text;
     const draft = this.newDraft({ kind: "message", actor: "user", text: clip(text) }, origin);
     if (origin.timestamp ?? event.timestamp) draft.step.timestamp = origin.timestamp ?? event.timestamp;
-    if (this.task === undefined && scope === "") this.task = text;
   }
 
   private result(event: z.infer<typeof ResultEvent>, origin: EventOrigin): void {
