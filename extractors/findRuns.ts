@@ -23,7 +23,10 @@ export interface FoundRun {
  */
 export async function findRuns(root: string, extractors: Extractor[] = builtinExtractors): Promise<FoundRun[]> {
   const absoluteRoot = path.resolve(root);
-  if ((await stat(absoluteRoot)).isFile()) return [{ relative: path.basename(absoluteRoot), absolute: absoluteRoot }];
+  if ((await stat(absoluteRoot)).isFile()) {
+    const single: RunFiles = { root: path.dirname(absoluteRoot), input: absoluteRoot, isFile: true, files: [path.basename(absoluteRoot)] };
+    return runsOfFile(single, path.basename(absoluteRoot), extractors);
+  }
   const files = (await glob("**/*", { cwd: absoluteRoot, dot: true, onlyFiles: true, ignore: ["**/node_modules/**", "**/.git/**"] })).sort();
   const found: FoundRun[] = [];
   await walk("", files, absoluteRoot, extractors, found);
@@ -40,7 +43,7 @@ async function walk(dir: string, files: string[], root: string, extractors: Extr
   }
   for (const file of inside.filter((name) => !name.includes("/"))) {
     const single: RunFiles = { root: absolute, input: path.join(absolute, file), isFile: true, files: [file] };
-    if (await recognised(single, extractors)) found.push({ relative: prefix + file, absolute: single.input });
+    if (await recognised(single, extractors)) found.push(...(await runsOfFile(single, prefix + file, extractors)));
   }
   const children = [...new Set(inside.filter((name) => name.includes("/")).map((name) => name.slice(0, name.indexOf("/"))))];
   for (const child of children) await walk(prefix + child, files, root, extractors, found);
@@ -49,4 +52,17 @@ async function walk(dir: string, files: string[], root: string, extractors: Extr
 async function recognised(run: RunFiles, extractors: Extractor[]): Promise<boolean> {
   for (const extractor of extractors) if ((await extractor.detect(run)) >= RUN_ROOT_THRESHOLD) return true;
   return false;
+}
+
+/**
+ * A recognised file is one run, unless its format holds one run per line (OpenHands `output.jsonl`):
+ * then each line is a run, named `<file>#L<line>` (nodes/discover.ts reads that back).
+ */
+async function runsOfFile(single: RunFiles, relative: string, extractors: Extractor[]): Promise<FoundRun[]> {
+  for (const extractor of extractors) {
+    if (!extractor.runLines || (await extractor.detect(single)) < RUN_ROOT_THRESHOLD) continue;
+    const lines = await extractor.runLines(single).catch(() => []);
+    if (lines.length > 1) return lines.map((line) => ({ relative: `${relative}#L${line}`, absolute: `${single.input}#L${line}` }));
+  }
+  return [{ relative, absolute: single.input }];
 }

@@ -9,6 +9,11 @@ export interface RunFiles {
   input: string;
   isFile: boolean;
   files: string[];
+  /**
+   * For a file that holds several runs, one per line (an OpenHands evaluation `output.jsonl`): the
+   * 1-based line of this run. Named on the command line as `<file>#L<line>`.
+   */
+  line?: number;
 }
 
 /** What an extractor returns: steps (ids from 1, kinds provisional until buildTree) and run facts. */
@@ -28,4 +33,6 @@ export interface Extractor {
   /** 0 = cannot read this run, 1 = certainly its format. Cheap: looks at file names and small peeks. */
   detect(run: RunFiles): Promise<number>;
   extract(run: RunFiles): Promise<ExtractedRun>;
+  /** For formats where one file holds several runs: the 1-based line each run is on (see `RunFiles.line`). */
+  runLines?(run: RunFiles): Promise<number[]>;
 }

@@ -53,3 +53,34 @@ export function ctrfFailures(report: unknown, reportPath: string): OutcomeEviden
   });
   return evidence;
 }
+
+/**
+ * A SWE-bench harness `report.json`: `{resolved, tests_status}`, or the same wrapped as
+ * `{<instance_id>: {...}}`. `resolved` decides passed/failed; the tests that failed are the evidence.
+ * Undefined when the document is not such a report.
+ */
+export function sweBenchReportOutcome(report: unknown, reportPath: string): Outcome | undefined {
+  const found = sweBenchReportBody(report);
+  if (!found) return undefined;
+  const { body, prefix } = found;
+  const resolved: OutcomeEvidence = { name: "resolved", status: String(body.resolved), source: { path: reportPath, pointer: `${prefix}/resolved` } };
+  if (body.resolved) return { status: "passed", evidence: [resolved] };
+  const failing: OutcomeEvidence[] = [];
+  const tests = isRecord(body.tests_status) ? body.tests_status : {};
+  for (const [group, result] of Object.entries(tests)) {
+    if (!isRecord(result) || !Array.isArray(result.failure)) continue;
+    result.failure.forEach((test, index) => {
+      failing.push({ name: String(test), status: "failed", detail: group, source: { path: reportPath, pointer: `${prefix}/tests_status/${group}/failure/${index}` } });
+    });
+  }
+  return { status: "failed", evidence: [resolved, ...failing] };
+}
+
+function sweBenchReportBody(report: unknown): { body: Record<string, unknown> & { resolved: boolean }; prefix: string } | undefined {
+  if (!isRecord(report)) return undefined;
+  if (typeof report.resolved === "boolean") return { body: report as Record<string, unknown> & { resolved: boolean }, prefix: "" };
+  const keys = Object.keys(report);
+  const inner = keys.length === 1 ? report[keys[0]!] : undefined;
+  if (!isRecord(inner) || typeof inner.resolved !== "boolean") return undefined;
+  return { body: inner as Record<string, unknown> & { resolved: boolean }, prefix: `/${keys[0]!.replace(/~/g, "~0").replace(/\//g, "~1")}` };
+}

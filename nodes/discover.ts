@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { glob } from "tinyglobby";
@@ -14,7 +15,17 @@ export async function discover(state: DiagnoseStateType): Promise<DiagnoseUpdate
   return { run: await discoverRun(state.input) };
 }
 
+/** `<file>#L<n>`: the run on line n of a file that holds one run per line (extractors/types.ts `RunFiles.line`). */
+const LINE_OF_FILE = /^(.*)#L(\d+)$/;
+
 export async function discoverRun(input: string): Promise<RunFiles> {
+  const lineOf = LINE_OF_FILE.exec(input);
+  if (lineOf && !existsSync(path.resolve(input))) {
+    const run = await discoverRun(lineOf[1]!);
+    if (!run.isFile) throw new RunError(`${input}: #L<line> names a line of a file, and ${lineOf[1]} is a directory`);
+    // `input` stays the real file (extractors peek at it); `line` says which of its runs this is.
+    return { ...run, line: Number(lineOf[2]) };
+  }
   const absolute = path.resolve(input);
   const info = await stat(absolute).catch(() => {
     throw new RunError(`${input}: no such file or directory`);
