@@ -113,7 +113,7 @@ export function missingModules(checks: FailingCheck[]): string[] {
 
 /** The checks could not reach a service the task asked for (nothing listening, connection reset). */
 export function serviceUnreachable(checks: FailingCheck[]): boolean {
-  return checks.some((check) => /connection refused|connection reset|ECONNREFUSED|Failed to establish a new connection|Couldn't connect to server/i.test(check.text));
+  return checks.some((check) => /connection refused|connection reset|ECONNREFUSED|ConnectionError|Max retries exceeded|Failed to establish a new connection|Couldn't connect to server|(server|service) is not running/i.test(check.text));
 }
 
 /** The checks report that an expected file does not exist. */

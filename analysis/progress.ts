@@ -64,13 +64,15 @@ export function derailment(steps: Step[], facts: StepFacts[], outcomes: StepOutc
     if (outcomes[index]!.progress) last = index;
   });
   const tail = steps.map((step, index) => ({ step, index })).filter(({ step, index }) => index > last && isAgent(step));
-  const acting = tail.filter(({ step, index }) => step.tool || outcomes[index]!.empty);
+  const acting = tail.filter(({ step, index }) => (step.tool && facts[index]!.kind !== "message") || outcomes[index]!.empty);
   if (acting.length === 0) return undefined;
   const lastProgress = last >= 0 ? steps[last]!.id : undefined;
   const garbled = acting.find(({ index }) => facts[index]!.malformed);
   if (garbled) return { start: garbled.step.id, shape: "garbled", lastProgress };
   const first = acting[0]!;
   if (outcomes[first.index]!.empty) return { start: first.step.id, shape: "stopped", lastProgress };
+  // One last call cut off by the end of the run is how runs end, not a sign of being stuck.
+  if (acting.length < 2) return undefined;
   if (acting.every(({ index }) => outcomes[index]!.unfinished)) return { start: first.step.id, shape: "cut_off", lastProgress };
   return { start: first.step.id, shape: "stalled", lastProgress };
 }

@@ -42,7 +42,8 @@ export function provenance(steps: Step[], facts: StepFacts[], targets: Targets):
       if (!lineage.has(view.step.id)) lineage.set(view.step.id, `writes ${file}, which the task or a failing check names`);
     }
   }
-  const touchedTargets = lineage.size > 0;
+  // Results never written directly may still be made by running a script that names them.
+  for (const target of outputTargets(views, targets)) files.add(key(target));
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const before = files.size + lineage.size;
     for (const view of views) {
@@ -66,14 +67,31 @@ export function provenance(steps: Step[], facts: StepFacts[], targets: Targets):
     for (const file of [...files]) {
       const text = contentOf.get(file);
       if (text === undefined) continue;
-      for (const made of writers.keys()) if (made !== file && mentions(text, made)) files.add(made);
+      // Only named files (with an extension): a bare word like `decomp` is too easily found in prose.
+      for (const made of writers.keys()) if (made !== file && made.includes(".") && mentions(text, made)) files.add(made);
     }
     for (const file of files) {
       for (const writer of writers.get(file) ?? []) if (!lineage.has(writer.step.id)) lineage.set(writer.step.id, `writes ${basename(file)}, which goes into a checked result`);
     }
     if (files.size + lineage.size === before) break;
   }
-  return { lineage, files, touchedTargets };
+  return { lineage, files, touchedTargets: lineage.size > 0 };
+}
+
+/**
+ * Targets that are results rather than inputs: a file the agent read before ever writing it was there
+ * from the start (the task's input data), so a script naming it reads it rather than makes it.
+ */
+function outputTargets(views: StepView[], targets: Targets): string[] {
+  const readFirst = new Set<string>();
+  const written = new Set<string>();
+  for (const view of views) {
+    if (!view.facts.malformed && view.step.observation && !view.step.observation.is_error) {
+      for (const file of view.reads) if (!written.has(key(file))) readFirst.add(key(file));
+    }
+    for (const file of view.writes) written.add(key(file));
+  }
+  return targets.paths.filter((target) => basename(target).includes(".") && !readFirst.has(key(target)));
 }
 
 function agentViews(steps: Step[], facts: StepFacts[]): StepView[] {

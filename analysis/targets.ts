@@ -37,10 +37,13 @@ export function basename(file: string): string {
 /** Paths mentioned in free text, minus URLs, harness and test files. */
 export function pathsIn(text: string): string[] {
   const found = new Set<string>();
-  const withoutUrls = text.replace(/\b[a-z][\w+.-]*:\/\/\S+/gi, " ");
+  // URLs and request paths (`url: /account/111…`, `GET /status`) name endpoints, not files.
+  const withoutUrls = text.replace(/\b[a-z][\w+.-]*:\/\/\S+/gi, " ").replace(/\b(url:?|GET|POST|PUT|DELETE|PATCH|HEAD)\s+\/\S*/g, " ");
   for (const match of withoutUrls.matchAll(PATH_PATTERN)) {
     const candidate = normalizePath(match[0]);
     if (candidate.length < 3 || HARNESS_PATH.test(candidate) || TEST_FILE.test(candidate)) continue;
+    // Segments like long hashes or ids are data (signatures, keys), not file names.
+    if (candidate.split("/").some((segment) => /^[A-Za-z0-9]{24,}$/.test(segment))) continue;
     // A bare directory like `/app` says nothing about which file mattered.
     if (!basename(candidate).includes(".") && candidate.split("/").filter(Boolean).length < 2) continue;
     found.add(candidate);

@@ -26,6 +26,8 @@ export const ManifestRecord = z.object({
   id: z.string(),
   path: z.string(),
   labels: ManifestLabels.default({}),
+  /** Label files written by the annotation protocol keep the category beside `labels`; both are read. */
+  failure_category: z.string().optional(),
 });
 export type ManifestRecord = z.infer<typeof ManifestRecord> & { /** `path` resolved against the manifest's folder. */ absolutePath: string };
 

@@ -64,3 +64,49 @@ export function onsetScores(pairs: { predicted: number | null; gold: number | nu
   for (const k of ONSET_TOLERANCES) within[`±${k}`] = share((distance) => distance <= k);
   return { runs, exact: share((distance) => distance === 0), within };
 }
+
+/** Stage boundaries: the step ids where a new stage starts, not counting the first stage. */
+export function boundariesOf(stages: { start: number; end: number }[]): number[] {
+  return [...new Set(stages.map((stage) => stage.start))].sort((a, b) => a - b).slice(1);
+}
+
+/**
+ * Boundary precision/recall/F1 at a tolerance: each gold boundary can be matched by at most one
+ * predicted boundary within `tolerance` steps (closest pairs first). Both empty is a perfect answer.
+ */
+export function boundaryPRF(predicted: number[], gold: number[], tolerance: number): PRF {
+  if (predicted.length === 0 && gold.length === 0) return { precision: 1, recall: 1, f1: 1 };
+  const pairs: { distance: number; p: number; g: number }[] = [];
+  predicted.forEach((p, pi) => gold.forEach((g, gi) => {
+    const distance = Math.abs(p - g);
+    if (distance <= tolerance) pairs.push({ distance, p: pi, g: gi });
+  }));
+  pairs.sort((a, b) => a.distance - b.distance || a.p - b.p || a.g - b.g);
+  const usedP = new Set<number>();
+  const usedG = new Set<number>();
+  for (const pair of pairs) {
+    if (usedP.has(pair.p) || usedG.has(pair.g)) continue;
+    usedP.add(pair.p);
+    usedG.add(pair.g);
+  }
+  const hits = usedP.size;
+  const precision = predicted.length === 0 ? 0 : hits / predicted.length;
+  const recall = gold.length === 0 ? 0 : hits / gold.length;
+  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+}
+
+/** Mean of per-run scores (macro average). */
+export function meanPRF(scores: PRF[]): PRF {
+  if (scores.length === 0) return { precision: 0, recall: 0, f1: 0 };
+  const mean = (pick: (score: PRF) => number) => scores.reduce((sum, score) => sum + pick(score), 0) / scores.length;
+  return { precision: mean((score) => score.precision), recall: mean((score) => score.recall), f1: mean((score) => score.f1) };
+}
+
+/** Counts of (gold, predicted) label pairs, e.g. failure categories. */
+export function confusion(pairs: { gold: string; predicted: string }[]): { labels: string[]; counts: Record<string, Record<string, number>> } {
+  const labels = [...new Set(pairs.flatMap((pair) => [pair.gold, pair.predicted]))].sort();
+  const counts: Record<string, Record<string, number>> = {};
+  for (const gold of labels) counts[gold] = Object.fromEntries(labels.map((predicted) => [predicted, 0]));
+  for (const pair of pairs) counts[pair.gold]![pair.predicted]! += 1;
+  return { labels, counts };
+}

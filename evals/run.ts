@@ -1,19 +1,28 @@
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
-import { analyzeRun } from "../graphs/analyze.js";
+import { readFailingChecks, type FailingCheck } from "../analysis/checks.js";
+import { findRuns } from "../extractors/findRuns.js";
+import { analyzeRun, type Analysis } from "../graphs/analyze.js";
 import type { AnalyzeOptions } from "../graphs/state.js";
+import { buildReplayMessages } from "../outputs/replayMessages.js";
 import { writeAnalysis } from "../outputs/write.js";
 import { errorMessage } from "../schema/errors.js";
+import { ReplayPlan } from "../schema/replay.js";
 import type { Step } from "../schema/step.js";
-import { BASELINES, baselinePrediction } from "./baselines.js";
+import { discoverRun } from "../nodes/discover.js";
+import { BASELINES, baselinePrediction, type BaselineInput } from "./baselines.js";
 import { readManifest, type ManifestRecord } from "./manifest.js";
-import { macroPRF, microPRF, onsetScores, type OnsetScores, type PRF, type StepPrediction } from "./metrics.js";
+import { boundariesOf, type StepPrediction } from "./metrics.js";
 import { resolveRef, resolveRefs } from "./refs.js";
+import { scoreEval, type EvalSummary } from "./score.js";
 
 export interface EvalRun {
   id: string;
   status: "ok" | "error";
   error?: string;
+  /** The run's format (trace.json `run.format`), for the per-format breakdown. */
+  format: string;
   gold: StepPrediction;
   /** The manifest labels an onset (runs that failed to analyze still count, as misses). */
   hasOnsetLabel: boolean;
@@ -21,29 +30,42 @@ export interface EvalRun {
   unresolved: number;
   predicted: StepPrediction;
   baselines: Record<string, StepPrediction>;
+  goldCategory?: string;
+  predictedCategory?: string;
+  /** Stage boundaries (step ids where a stage starts) against the gold segmentation, when there is one. */
+  stages?: { gold: number[]; predicted: number[]; source: "manifest" | "reference" };
+  /** Problems found in the run's replay bundle (empty when replay.json and replay.messages.json validate). */
+  replayProblems: string[];
 }
 
-export interface Scores {
-  onset: OnsetScores;
-  incorrect: { macro: PRF; micro: PRF };
-  unuseful: { macro: PRF; micro: PRF };
-}
-
-export interface EvalResult {
+export interface EvalResult extends EvalSummary {
   manifest: string;
   runs: EvalRun[];
-  system: Scores;
-  baselines: Record<string, Scores>;
+}
+
+/** Runs analysed and kept in memory, so that a scoring model can be re-run on them (evals/tune.ts). */
+export interface AnalysedRun {
+  record: ManifestRecord;
+  analysis: Analysis;
+  checks: FailingCheck[];
+}
+
+export interface EvalOptions extends AnalyzeOptions {
+  out?: string;
+  concurrency?: number;
+  onRun?: (run: EvalRun) => void;
+  /** Receives every analysed run (for callers that re-score them). */
+  keep?: (run: AnalysedRun) => void;
 }
 
 const NO_PREDICTION: StepPrediction = { onset: null, incorrect: [], unuseful: [] };
 
-/** Diagnose every run of a manifest and score the diagnoses and the baselines against the labels. */
-export async function runEval(
-  manifestPath: string,
-  options: AnalyzeOptions & { out?: string; concurrency?: number; onRun?: (run: EvalRun) => void },
-): Promise<EvalResult> {
-  const records = await readManifest(manifestPath);
+/**
+ * Diagnose every run of a manifest (or, given a directory, every run below it, scored on stages
+ * only against the reference stages its extractor found) and score against the labels, beside the baselines.
+ */
+export async function runEval(input: string, options: EvalOptions): Promise<EvalResult> {
+  const records = (await stat(input)).isDirectory() ? await recordsOfDirectory(input) : await readManifest(input);
   const limit = pLimit(options.concurrency ?? 1);
   const runs = await Promise.all(
     records.map((record) =>
@@ -54,35 +76,92 @@ export async function runEval(
       }),
     ),
   );
-  const baselines: Record<string, Scores> = {};
-  for (const name of Object.keys(BASELINES)) baselines[name] = score(runs, (run) => run.baselines[name] ?? NO_PREDICTION);
-  return { manifest: manifestPath, runs, system: score(runs, (run) => run.predicted), baselines };
+  return { manifest: input, runs, ...scoreEval(runs, Object.keys(BASELINES)) };
 }
 
-async function evalOne(record: ManifestRecord, options: AnalyzeOptions & { out?: string }): Promise<EvalRun> {
+/** A folder of runs as a label-less manifest: each run found below it, by its relative path. */
+async function recordsOfDirectory(dir: string): Promise<ManifestRecord[]> {
+  return (await findRuns(dir)).map((found) => ({ id: found.relative, path: found.relative, labels: {}, absolutePath: found.absolute }));
+}
+
+async function evalOne(record: ManifestRecord, options: EvalOptions): Promise<EvalRun> {
+  const hasOnsetLabel = record.labels.onset !== undefined;
+  const goldCategory = record.labels.failure_category ?? record.failure_category;
   try {
     const analysis = await analyzeRun(record.absolutePath, options);
     if (options.out) await writeAnalysis(path.join(options.out, "runs", safeKey(record.id)), analysis);
-    const steps = analysis.trace.steps;
+    const { trace, diagnosis } = analysis;
+    const checks = await readFailingChecks(await discoverRun(record.absolutePath), trace.run.outcome);
+    options.keep?.({ record, analysis, checks });
+    const steps = trace.steps;
     const { gold, unresolved } = goldOf(record, steps);
+    const baselineInput: BaselineInput = { steps, outcome: trace.run.outcome, task: trace.run.task, checks };
     const baselines: Record<string, StepPrediction> = {};
-    for (const name of Object.keys(BASELINES)) baselines[name] = baselinePrediction(name, steps);
+    for (const name of Object.keys(BASELINES)) baselines[name] = baselinePrediction(name, baselineInput);
+    const stages = stageBoundaries(record, analysis);
     return {
       id: record.id,
       status: "ok",
+      format: trace.run.format,
       gold,
-      hasOnsetLabel: record.labels.onset !== undefined,
+      hasOnsetLabel,
       unresolved,
-      predicted: {
-        onset: analysis.diagnosis.onset?.step_id ?? null,
-        incorrect: analysis.diagnosis.incorrect_step_ids,
-        unuseful: analysis.diagnosis.unuseful_step_ids,
-      },
+      predicted: { onset: diagnosis.onset?.step_id ?? null, incorrect: diagnosis.incorrect_step_ids, unuseful: diagnosis.unuseful_step_ids },
       baselines,
+      ...(goldCategory ? { goldCategory } : {}),
+      predictedCategory: diagnosis.failure_category,
+      ...(stages ? { stages } : {}),
+      replayProblems: replayProblems(analysis),
     };
   } catch (err) {
-    return { id: record.id, status: "error", error: errorMessage(err), gold: unreadableGold(record), hasOnsetLabel: record.labels.onset !== undefined, unresolved: 0, predicted: NO_PREDICTION, baselines: {} };
+    return {
+      id: record.id,
+      status: "error",
+      error: errorMessage(err),
+      format: "unknown",
+      gold: unreadableGold(record),
+      hasOnsetLabel,
+      unresolved: 0,
+      predicted: NO_PREDICTION,
+      baselines: {},
+      ...(goldCategory ? { goldCategory } : {}),
+      replayProblems: [],
+    };
   }
+}
+
+/** The replay plan and its message bundle must both validate (the bundle is rebuilt and checked here). */
+function replayProblems(analysis: Analysis): string[] {
+  const plan = ReplayPlan.safeParse(analysis.replay);
+  if (!plan.success) return plan.error.issues.map((issue) => `replay.json ${issue.path.join(".")}: ${issue.message}`);
+  try {
+    const bundle = buildReplayMessages(analysis.trace, analysis.replay);
+    const last = bundle.messages[bundle.messages.length - 1]!;
+    if (analysis.replay.resumable && !(last.role === "user" && last.content.includes(analysis.replay.guidance))) return ["replay.messages.json does not end with the guidance"];
+    return [];
+  } catch (err) {
+    return [`replay.messages.json: ${errorMessage(err)}`];
+  }
+}
+
+/** Gold stage boundaries from the manifest's `stages`, else from the extractor's reference stages. */
+function stageBoundaries(record: ManifestRecord, analysis: Analysis): EvalRun["stages"] {
+  const steps = analysis.trace.steps;
+  const predicted = boundariesOf(analysis.trace.stages.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id })));
+  const last = steps[steps.length - 1]?.id ?? 0;
+  if (record.labels.stages?.length) {
+    const gold = record.labels.stages
+      .map((stage) => ({ start: resolveRef(stage.start, steps), end: resolveRef(stage.end, steps) }))
+      .filter((stage): stage is { start: number; end: number } => stage.start !== undefined && stage.end !== undefined);
+    return { gold: boundariesOf(gold), predicted, source: "manifest" };
+  }
+  const reference = analysis.trace.run.reference_stages;
+  if (reference?.length) {
+    // Annotations may run past the extracted steps; a boundary beyond the last step cannot be scored.
+    const gold = boundariesOf(reference.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id }))).filter((id) => id <= last);
+    return { gold, predicted, source: "reference" };
+  }
+  return undefined;
 }
 
 /**
@@ -108,18 +187,6 @@ function unreadableGold(record: ManifestRecord): StepPrediction {
 
 function placeholders(count: number): number[] {
   return Array.from({ length: count }, (_, index) => -(index + 1));
-}
-
-/** Score one predictor over all runs; a run that failed to analyze counts as a miss, not as absent. */
-function score(runs: EvalRun[], pick: (run: EvalRun) => StepPrediction): Scores {
-  const labelled = runs.filter((run) => run.hasOnsetLabel);
-  const pairs = (field: "incorrect" | "unuseful") => labelled.map((run) => ({ predicted: pick(run)[field], gold: run.gold[field] }));
-  // An onset label that resolves to no step (or a run that failed) is a miss for every predictor.
-  return {
-    onset: onsetScores(labelled.map((run) => ({ predicted: pick(run).onset, gold: run.gold.onset }))),
-    incorrect: { macro: macroPRF(pairs("incorrect")), micro: microPRF(pairs("incorrect")) },
-    unuseful: { macro: macroPRF(pairs("unuseful")), micro: microPRF(pairs("unuseful")) },
-  };
 }
 
 /** A run id or relative path as one safe directory name. */

@@ -1,34 +1,60 @@
-import type { EvalResult, Scores } from "./run.js";
+import type { EvalResult } from "./run.js";
+import type { GroupScores, Scores } from "./score.js";
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}`.padStart(6);
+const NAME_WIDTH = 26;
 
 function row(name: string, scores: Scores): string {
   return [
-    name.padEnd(20),
+    name.padEnd(NAME_WIDTH),
     pct(scores.onset.exact),
     ...Object.values(scores.onset.within).map(pct),
     pct(scores.incorrect.macro.precision),
     pct(scores.incorrect.macro.recall),
     pct(scores.incorrect.macro.f1),
-    pct(scores.unuseful.macro.precision),
-    pct(scores.unuseful.macro.recall),
+    pct(scores.incorrect.micro.f1),
     pct(scores.unuseful.macro.f1),
+    pct(scores.unuseful.micro.f1),
   ].join(" ");
 }
 
-/** The eval table: the system and every baseline side by side, percentages. */
+function groupRow(name: string, group: GroupScores): string {
+  return [
+    name.slice(0, NAME_WIDTH).padEnd(NAME_WIDTH),
+    String(group.runs).padStart(4),
+    pct(group.system.exact),
+    pct(group.system.within["±3"] ?? 0),
+    pct(group.bestBaseline.exact),
+    ` ${group.bestBaseline.name}`.padEnd(28),
+    group.categoryAccuracy === undefined ? "     -" : pct(group.categoryAccuracy),
+  ].join(" ");
+}
+
+/** The eval table: the system and every baseline side by side, then stages, breakdowns and replay checks. */
 export function formatEvalTable(result: EvalResult): string {
   const errors = result.runs.filter((run) => run.status === "error");
   const unresolved = result.runs.reduce((sum, run) => sum + run.unresolved, 0);
-  const header = ["".padEnd(20), "exact", "±1", "±3", "±5", "inc P", "inc R", "inc F1", "unu P", "unu R", "unu F1"].map((cell, index) => (index === 0 ? cell : cell.padStart(6))).join(" ");
+  const header = ["".padEnd(NAME_WIDTH), "exact", "±1", "±3", "±5", "inc P", "inc R", "incF1", "incF1μ", "unuF1", "unuF1μ"].map((cell, index) => (index === 0 ? cell : cell.padStart(6))).join(" ");
   const lines = [
     `${result.manifest}: ${result.runs.length} runs, ${result.system.onset.runs} with an onset label${errors.length ? `, ${errors.length} failed to analyze` : ""}${unresolved ? `, ${unresolved} label refs named no step` : ""}`,
-    `onset accuracy and step P/R/F1 (macro over runs), in %`,
-    header,
-    row("codetracer", result.system),
-    ...Object.entries(result.baselines).map(([name, scores]) => row(name, scores)),
-    `incorrect F1 micro: codetracer ${pct(result.system.incorrect.micro.f1).trim()}`,
   ];
+  if (result.system.onset.runs > 0) {
+    lines.push(
+      "onset accuracy, incorrect-step P/R/F1 (macro; μ = micro) and unuseful-step F1, in %",
+      header,
+      row("codetracer", result.system),
+      ...Object.entries(result.baselines).map(([name, scores]) => row(name, scores)),
+    );
+  }
+  if (result.stages) {
+    lines.push(`stage boundary F1 over ${result.stages.runs} runs: exact ${pct(result.stages.exact.f1).trim()} (P ${pct(result.stages.exact.precision).trim()}, R ${pct(result.stages.exact.recall).trim()}), ±1 ${pct(result.stages.within1.f1).trim()} (P ${pct(result.stages.within1.precision).trim()}, R ${pct(result.stages.within1.recall).trim()})`);
+  }
+  const groupHeader = `${"".padEnd(NAME_WIDTH)} runs  exact    ±3  best-baseline-exact            category-acc`;
+  if (Object.keys(result.byFormat).length) lines.push("by format:", groupHeader, ...Object.entries(result.byFormat).map(([name, group]) => groupRow(name, group)));
+  if (Object.keys(result.byCategory).length) lines.push("by gold failure category:", groupHeader, ...Object.entries(result.byCategory).map(([name, group]) => groupRow(name, group)));
+  if (result.categories) lines.push(`failure category accuracy: ${pct(result.categories.accuracy).trim()}% over ${result.categories.runs} runs`);
+  lines.push(`replay bundles valid: ${result.replay.valid}/${result.replay.runs}`);
+  for (const run of result.replay.problems.slice(0, 5)) lines.push(`  replay ${run.id}: ${run.problems[0]}`);
   for (const run of errors) lines.push(`  error ${run.id}: ${run.error}`);
   return lines.join("\n");
 }

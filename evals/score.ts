@@ -1,0 +1,107 @@
+import { boundaryPRF, confusion, macroPRF, meanPRF, microPRF, onsetScores, type OnsetScores, type PRF, type StepPrediction } from "./metrics.js";
+import type { EvalRun } from "./run.js";
+
+export interface Scores {
+  onset: OnsetScores;
+  incorrect: { macro: PRF; micro: PRF };
+  unuseful: { macro: PRF; micro: PRF };
+}
+
+/** Stage boundary F1 (macro over runs with a gold segmentation), exact and within ±1 step. */
+export interface StageScores {
+  runs: number;
+  exact: PRF;
+  within1: PRF;
+}
+
+/** One slice of the runs (a format, a failure category): onset accuracy of the system and of the best baseline. */
+export interface GroupScores {
+  runs: number;
+  system: OnsetScores;
+  bestBaseline: { name: string; exact: number };
+  categoryAccuracy?: number;
+}
+
+export interface EvalSummary {
+  system: Scores;
+  baselines: Record<string, Scores>;
+  stages?: StageScores;
+  byFormat: Record<string, GroupScores>;
+  byCategory: Record<string, GroupScores>;
+  categories?: { runs: number; accuracy: number; confusion: ReturnType<typeof confusion> };
+  replay: { runs: number; valid: number; problems: { id: string; problems: string[] }[] };
+}
+
+const NO_PREDICTION: StepPrediction = { onset: null, incorrect: [], unuseful: [] };
+
+export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary {
+  const baselines: Record<string, Scores> = {};
+  for (const name of baselineNames) baselines[name] = score(runs, (run) => run.baselines[name] ?? NO_PREDICTION);
+  const categorized = runs.filter((run) => run.hasOnsetLabel && run.goldCategory);
+  const ok = runs.filter((run) => run.status === "ok");
+  const stages = stageScores(runs);
+  return {
+    system: score(runs, (run) => run.predicted),
+    baselines,
+    ...(stages ? { stages } : {}),
+    byFormat: groupBy(runs, (run) => run.format, baselineNames),
+    byCategory: groupBy(runs, (run) => run.goldCategory, baselineNames),
+    ...(categorized.length
+      ? {
+          categories: {
+            runs: categorized.length,
+            accuracy: categorized.filter((run) => run.predictedCategory === run.goldCategory).length / categorized.length,
+            confusion: confusion(categorized.map((run) => ({ gold: run.goldCategory!, predicted: run.predictedCategory ?? "(error)" }))),
+          },
+        }
+      : {}),
+    replay: {
+      runs: ok.length,
+      valid: ok.filter((run) => run.replayProblems.length === 0).length,
+      problems: ok.filter((run) => run.replayProblems.length > 0).map((run) => ({ id: run.id, problems: run.replayProblems })),
+    },
+  };
+}
+
+/** Score one predictor over all labelled runs; a run that failed to analyze counts as a miss, not as absent. */
+export function score(runs: EvalRun[], pick: (run: EvalRun) => StepPrediction): Scores {
+  const labelled = runs.filter((run) => run.hasOnsetLabel);
+  const pairs = (field: "incorrect" | "unuseful") => labelled.map((run) => ({ predicted: pick(run)[field], gold: run.gold[field] }));
+  return {
+    onset: onsetScores(labelled.map((run) => ({ predicted: pick(run).onset, gold: run.gold.onset }))),
+    incorrect: { macro: macroPRF(pairs("incorrect")), micro: microPRF(pairs("incorrect")) },
+    unuseful: { macro: macroPRF(pairs("unuseful")), micro: microPRF(pairs("unuseful")) },
+  };
+}
+
+function stageScores(runs: EvalRun[]): StageScores | undefined {
+  const segmented = runs.filter((run) => run.stages);
+  if (segmented.length === 0) return undefined;
+  return {
+    runs: segmented.length,
+    exact: meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, run.stages!.gold, 0))),
+    within1: meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, run.stages!.gold, 1))),
+  };
+}
+
+function groupBy(runs: EvalRun[], key: (run: EvalRun) => string | undefined, baselineNames: string[]): Record<string, GroupScores> {
+  const groups = new Map<string, EvalRun[]>();
+  for (const run of runs.filter((candidate) => candidate.hasOnsetLabel)) {
+    const name = key(run);
+    if (name !== undefined) groups.set(name, [...(groups.get(name) ?? []), run]);
+  }
+  const result: Record<string, GroupScores> = {};
+  for (const [name, members] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const best = baselineNames
+      .map((baseline) => ({ name: baseline, exact: score(members, (run) => run.baselines[baseline] ?? NO_PREDICTION).onset.exact }))
+      .sort((a, b) => b.exact - a.exact)[0] ?? { name: "-", exact: 0 };
+    const withCategory = members.filter((run) => run.goldCategory);
+    result[name] = {
+      runs: members.length,
+      system: score(members, (run) => run.predicted).onset,
+      bestBaseline: best,
+      ...(withCategory.length ? { categoryAccuracy: withCategory.filter((run) => run.predictedCategory === run.goldCategory).length / withCategory.length } : {}),
+    };
+  }
+  return result;
+}
