@@ -15,7 +15,7 @@ import { stageOf, type TraceView } from "./traceTools.js";
 /**
  * The two functions the graph's `localize` and `critique` nodes call in LLM mode. Both take the
  * offline result as input and fall back to it — recorded in `fallback` — whenever the agent gives no
- * usable answer within its bounds (or the endpoint fails), so LLM mode never does worse than "no answer".
+ * usable answer within its bounds (or the endpoint fails): LLM mode always yields an answer of the same shape.
  */
 export { llmEnabled, resolveLlmConfig, createChatModel, DEFAULT_MODEL } from "./config.js";
 export { READ_ONLY_TOOL_NAMES } from "./traceTools.js";
