@@ -7,7 +7,7 @@ import type { Extractor, RunFiles } from "./types.js";
 /**
  * An ATIF v1.x trajectory as a file of its own (outside a Harbor trial): each ATIF step is one Step,
  * pointer `/steps/<index>`, exactly as inside a trial (extractors/atif.ts). ATIF records no verdict,
- * so the outcome is unknown. Big files are streamed step by step instead of parsed whole.
+ * so the outcome is unknown.
  */
 
 async function atifScore(run: RunFiles): Promise<number> {
@@ -29,7 +29,7 @@ export const atifFile: Extractor = {
     const file = run.files[0]!;
     const warnings = new WarningLog();
     const document = await openJsonDocument(run, file);
-    // Streamed documents hand over their steps one by one; atifSteps numbers them and points at /steps/<i>.
+    // A big file is streamed step by step, so its text and a whole-document parse tree never sit in memory together.
     const rawSteps: unknown[] = [];
     for await (const { value } of document.array("/steps")) rawSteps.push(value);
     if (rawSteps.length === 0 && !Array.isArray(await document.value("/steps"))) throw new RunError(`${file} has no steps[]: not an ATIF trajectory`);

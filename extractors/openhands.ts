@@ -172,7 +172,7 @@ export async function openHandsSteps(events: AsyncIterable<LocatedEvent> | Itera
       continue;
     }
     if (STATUS_ONLY.has(event.kind)) continue;
-    const answered = event.cause !== undefined ? byId.get(event.cause) : event.id === undefined ? [...open].reverse().find((step) => step.waiting && step.action.tool) : undefined;
+    const answered = event.cause !== undefined ? byId.get(event.cause) : event.id === undefined ? latestWaiting(open) : undefined;
     if (answered) {
       answered.observation = answered.observation ? { ...event.result, text: `${answered.observation.text}\n${event.result.text}` } : event.result;
       answered.sources.push(source);
@@ -183,6 +183,12 @@ export async function openHandsSteps(events: AsyncIterable<LocatedEvent> | Itera
   }
   const steps = open.map((step, index) => assembleStep(index + 1, step.action, step.observation, step.sources));
   return { steps, task, ...(finish ? { finish } : {}) };
+}
+
+/** Legacy histories (no ids): the latest tool call still without an observation. */
+function latestWaiting(open: OpenStep[]): OpenStep | undefined {
+  for (let index = open.length - 1; index >= 0; index -= 1) if (open[index]!.waiting && open[index]!.action.tool) return open[index];
+  return undefined;
 }
 
 /** The agent's own claim at `finish` (`task_completed`): evidence, never a verdict. */

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { RunError } from "../schema/errors.js";
 import type { Observation, Step } from "../schema/step.js";
-import type { Outcome, OutcomeEvidence } from "../schema/trace.js";
+import type { Outcome } from "../schema/trace.js";
 import { absolute, isRecord, readOptionalJson, WarningLog } from "./io.js";
 import { assembleStep, trimTrailingBlankLines, type ActionParts } from "./stepParts.js";
+import { trialOutcome } from "./terminalBench.js";
 import type { Extractor, RunFiles } from "./types.js";
 
 /**
@@ -123,17 +124,18 @@ async function readText(run: RunFiles, relative: string): Promise<string | undef
   return run.files.includes(relative) ? readFile(absolute(run, relative), "utf8") : undefined;
 }
 
-/** terminal-bench `results.json`: `is_resolved` (null when the harness could not tell) and per-test `parser_results`. */
-export async function terminalBenchResultsOutcome(run: RunFiles, relative = "results.json"): Promise<Outcome | undefined> {
-  const results = await readOptionalJson(run, relative);
-  if (!isRecord(results)) return undefined;
-  const failing: OutcomeEvidence[] = Object.entries(isRecord(results.parser_results) ? results.parser_results : {})
-    .filter(([, status]) => status !== "passed")
-    .map(([test, status]) => ({ name: test, status: String(status), source: { path: relative, pointer: `/parser_results/${test.replace(/~/g, "~0").replace(/\//g, "~1")}` } }));
-  const resolved: OutcomeEvidence = { name: "is_resolved", status: String(results.is_resolved ?? null), ...(typeof results.failure_mode === "string" ? { detail: `failure_mode: ${results.failure_mode}` } : {}), source: { path: relative, pointer: "/is_resolved" } };
-  if (results.is_resolved === true) return { status: "passed", evidence: [resolved] };
-  if (results.is_resolved === false) return { status: "failed", evidence: [resolved, ...failing] };
-  return { status: "unknown", evidence: [resolved] };
+/**
+ * The trial's verdict as terminal-bench records it (`results.json` `is_resolved`, `parser_results`, the
+ * pytest summary of `panes/post-test.txt`), read the same way as for any terminal-bench trial.
+ */
+async function terminalBenchVerdict(run: RunFiles, results: unknown): Promise<Outcome> {
+  if (!isRecord(results)) return { status: "unknown", evidence: [] };
+  const fields = {
+    ...(typeof results.is_resolved === "boolean" ? { is_resolved: results.is_resolved } : {}),
+    ...(typeof results.failure_mode === "string" ? { failure_mode: results.failure_mode } : {}),
+    ...(isRecord(results.parser_results) ? { parser_results: results.parser_results } : {}),
+  };
+  return trialOutcome(run, fields);
 }
 
 export const terminus2: Extractor = {
@@ -163,7 +165,7 @@ export const terminus2: Extractor = {
     const results = await readOptionalJson(run, "results.json");
     const instruction = isRecord(results) && typeof results.instruction === "string" ? results.instruction : undefined;
     const task = (firstPrompt ? terminus2Task(firstPrompt) : undefined) ?? instruction;
-    const outcome = (await terminalBenchResultsOutcome(run)) ?? { status: "unknown", evidence: [] };
+    const outcome = await terminalBenchVerdict(run, results);
     return { steps, task, outcome, warnings: warnings.toJSON() };
   },
 };
