@@ -1,6 +1,12 @@
 import { OpenAIEmbeddings } from "@langchain/openai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cosineSimilarity, createEmbeddings, embeddingId, HashedNgramEmbeddings } from "../memory/embeddings.js";
+import { FAILURES, VectorMemory } from "../memory/vectorStore.js";
 import { corpusTasks } from "./memory-fixtures.js";
 
 const tasks = corpusTasks(40);
@@ -68,5 +74,57 @@ describe("embedding choice", () => {
     const openai = createEmbeddings({ OPENAI_API_KEY: "sk-test", CODETRACER_EMBEDDING_MODEL: "text-embedding-3-small", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
     expect(openai).toBeInstanceOf(OpenAIEmbeddings);
     expect(embeddingId(openai)).toBe("openai:text-embedding-3-small");
+  });
+});
+
+/**
+ * A local stand-in for `POST /v1/embeddings` (vectors from a small hashed embedding), so the real
+ * OpenAIEmbeddings client runs with no network and no key. The OpenAI SDK asks for base64 floats.
+ */
+async function embeddingsEndpoint() {
+  const model = new HashedNgramEmbeddings({ dimensions: 64 });
+  const requests: { model: string; input: string[] }[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const parsed = JSON.parse(body) as { model: string; input: string[] | string; encoding_format?: string };
+      const input = Array.isArray(parsed.input) ? parsed.input : [parsed.input];
+      requests.push({ model: parsed.model, input });
+      const data = input.map((text, index) => {
+        const vector = model.embedText(text);
+        const embedding = parsed.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+        return { object: "embedding", index, embedding };
+      });
+      response.setHeader("content-type", "application/json");
+      response.end(JSON.stringify({ object: "list", data, model: parsed.model, usage: { prompt_tokens: 1, total_tokens: 1 } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests, close: () => server.close() };
+}
+
+describe("OpenAI embeddings in the vector memory", () => {
+  it("indexes with the configured model and records it; switching back to offline re-indexes", async () => {
+    const endpoint = await embeddingsEndpoint();
+    const home = mkdtempSync(path.join(os.tmpdir(), "codetracer-openai-emb-"));
+    try {
+      const env = { OPENAI_API_KEY: "sk-test", CODETRACER_EMBEDDING_MODEL: "test-embedding", OPENAI_BASE_URL: endpoint.url };
+      const online = await VectorMemory.open(home, { embeddings: createEmbeddings(env) });
+      await online.add(FAILURES, tasks.slice(0, 12).map((task) => ({ id: task.id, text: task.text, metadata: {} })));
+      expect((await online.search(FAILURES, tasks[4]!.text, 1))[0]!.id).toBe(tasks[4]!.id);
+      expect(online.status(FAILURES)).toMatchObject({ snapshot: "fresh", embedding: "openai:test-embedding", indexed: 12 });
+      online.close();
+      expect(endpoint.requests.every((request) => request.model === "test-embedding")).toBe(true);
+
+      const offline = await VectorMemory.open(home, { embeddings: new HashedNgramEmbeddings() });
+      expect(offline.status(FAILURES).snapshot).toBe("other-embedding");
+      expect((await offline.search(FAILURES, tasks[4]!.text, 1))[0]!.id).toBe(tasks[4]!.id);
+      expect(offline.status(FAILURES)).toMatchObject({ snapshot: "fresh", embedding: "hashed-ngrams-v1-512" });
+      offline.close();
+    } finally {
+      endpoint.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
