@@ -45,7 +45,10 @@ describe("a batch killed with SIGKILL while it writes memory", () => {
     expect(["ok", "missing"]).toContain(readPublished(namespaceDir(home, FAILURES)).status);
 
     const stderr: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => void stderr.push(String(chunk)) || true);
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      stderr.push(String(chunk));
+      return true;
+    });
     vi.spyOn(console, "log").mockImplementation(() => undefined);
     expect(await main(args)).toBe(0);
     vi.restoreAllMocks();
