@@ -3,6 +3,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { createWriteStream } from "node:fs";
 import { rename } from "node:fs/promises";
 import { exportMemory, memoryStats, rebuildMemory, searchMemory, type MemoryStats } from "../memory/commands.js";
+import type { MemoryHit } from "../memory/vectorStore.js";
 import { importLabelledRuns, type ImportEvent, type ImportResult } from "../memory/import.js";
 import { resolveHome } from "../memory/store.js";
 import { NamespaceName } from "../memory/documents.js";
@@ -58,7 +59,7 @@ function searchCommand(): Command {
       const hits = await searchMemory(text, { home: resolveHome(flags.home), k, namespace: namespace(flags.namespace), confirmedOnly: flags.confirmed === true });
       if (flags.json) console.log(JSON.stringify(hits, null, 2));
       else if (hits.length === 0) console.log("nothing remembered matches");
-      else for (const hit of hits) console.log(`${hit.similarity.toFixed(3)}  ${hit.id}${hit.metadata.confirmed === true ? "  (confirmed)" : ""}\n       ${hit.text.split("\n")[0]!.slice(0, 140)}`);
+      else for (const hit of hits) console.log(describeHit(hit));
     });
 }
 
@@ -99,6 +100,14 @@ function namespace(name: string): string {
   const parsed = NamespaceName.safeParse(name);
   if (!parsed.success) throw new UsageError(`--namespace: ${parsed.error.issues[0]!.message}`);
   return parsed.data;
+}
+
+/** A hit in two lines: score, id and (for failure cases) verdict; then the onset, or the text's first line. */
+function describeHit(hit: MemoryHit): string {
+  const { confirmed, category, onset } = hit.metadata as { confirmed?: boolean; category?: string; onset?: { step_id?: number; action?: string } | null };
+  const tags = [confirmed === true ? "confirmed" : confirmed === false ? "unconfirmed" : "", category ?? ""].filter(Boolean).join(", ");
+  const detail = onset?.action ? `onset step ${onset.step_id}: ${onset.action}` : hit.text.split("\n")[0]!;
+  return `${hit.similarity.toFixed(3)}  ${hit.id}${tags ? `  (${tags})` : ""}\n       ${detail.slice(0, 140)}`;
 }
 
 function describeStats(stats: MemoryStats): string {
