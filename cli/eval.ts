@@ -1,23 +1,35 @@
 import { Command } from "commander";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { writeEvalReport } from "../evals/report.js";
 import { runEval } from "../evals/run.js";
+import { learnStageLengths } from "../evals/score.js";
 import { formatEvalTable } from "../evals/table.js";
 import { writeFileAtomic } from "../outputs/write.js";
 import { UsageError } from "../schema/errors.js";
 import { analyzeOptions, builtinOption, homeOption, jsonOption, llmOption, type CommonFlags } from "./options.js";
 
+interface EvalFlags extends CommonFlags {
+  out?: string;
+  concurrency: string;
+  json?: boolean;
+  report?: string;
+  learnStageLengths?: boolean;
+}
+
 export function evalCommand(): Command {
   return new Command("eval")
-    .description("score diagnoses against a labelled manifest (.jsonl), beside trivial baselines")
-    .argument("<manifest>", "eval manifest, one JSON record per line")
+    .description("score diagnoses against a labelled manifest (.jsonl) beside baselines; given a folder of runs, score stages against their reference stages")
+    .argument("<manifest>", "eval manifest (one JSON record per line), or a folder of runs with reference stages (e.g. the normalized corpus)")
     .option("--out <dir>", "write eval.json and every run's outputs under <dir>/runs/")
+    .option("--report <file>", "write an HTML page with the tables, the breakdowns and the failure-category confusion matrix")
+    .option("--learn-stage-lengths", "print the expected stage length per run dialect learned from the gold stages (for analysis/stageLengths.ts)")
     .option("--concurrency <n>", "runs analysed at once", "2")
     .addOption(llmOption().default("off"))
     .addOption(homeOption())
     .addOption(builtinOption())
     .addOption(jsonOption())
-    .action(async (manifest: string, flags: CommonFlags & { out?: string; concurrency: string; json?: boolean }) => {
+    .action(async (manifest: string, flags: EvalFlags) => {
       const concurrency = Number.parseInt(flags.concurrency, 10);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
       let done = 0;
@@ -36,7 +48,14 @@ export function evalCommand(): Command {
         await mkdir(flags.out, { recursive: true });
         await writeFileAtomic(path.join(flags.out, "eval.json"), `${JSON.stringify(result, null, 2)}\n`);
       }
-      if (flags.json) console.log(JSON.stringify({ system: result.system, baselines: result.baselines, errors: result.runs.filter((run) => run.status === "error").length }, null, 2));
-      else console.log(formatEvalTable(result));
+      if (flags.report) await writeEvalReport(flags.report, result);
+      if (flags.learnStageLengths) {
+        console.log(JSON.stringify(learnStageLengths(result.runs), null, 2));
+        return;
+      }
+      if (flags.json) {
+        const { runs, ...summary } = result;
+        console.log(JSON.stringify({ ...summary, errors: runs.filter((run) => run.status === "error").length }, null, 2));
+      } else console.log(formatEvalTable(result));
     });
 }

@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { readFailingChecks, type FailingCheck } from "../analysis/checks.js";
+import { dialectOf } from "../analysis/granularity.js";
 import { findRuns } from "../extractors/findRuns.js";
 import { analyzeRun, type Analysis } from "../graphs/analyze.js";
 import type { AnalyzeOptions } from "../graphs/state.js";
@@ -14,6 +15,7 @@ import { discoverRun } from "../nodes/discover.js";
 import { BASELINES, baselinePrediction, type BaselineInput } from "./baselines.js";
 import { readManifest, type ManifestRecord } from "./manifest.js";
 import { boundariesOf, type StepPrediction } from "./metrics.js";
+import { projectReferenceStages, type ReferenceUnit } from "./referenceStages.js";
 import { resolveRef, resolveRefs } from "./refs.js";
 import { scoreEval, type EvalSummary } from "./score.js";
 
@@ -33,7 +35,17 @@ export interface EvalRun {
   goldCategory?: string;
   predictedCategory?: string;
   /** Stage boundaries (step ids where a stage starts) against the gold segmentation, when there is one. */
-  stages?: { gold: number[]; predicted: number[]; source: "manifest" | "reference" };
+  stages?: {
+    gold: number[];
+    predicted: number[];
+    /** Gold boundaries as annotated, before projection onto the extracted steps. */
+    raw: number[];
+    unit: ReferenceUnit;
+    source: "manifest" | "reference";
+    /** The run's dialect and length, for learning expected stage lengths. */
+    dialect: string;
+    steps: number;
+  };
   /** Problems found in the run's replay bundle (empty when replay.json and replay.messages.json validate). */
   replayProblems: string[];
 }
@@ -144,22 +156,24 @@ function replayProblems(analysis: Analysis): string[] {
   }
 }
 
-/** Gold stage boundaries from the manifest's `stages`, else from the extractor's reference stages. */
+/**
+ * Gold stage boundaries from the manifest's `stages`, else from the extractor's reference stages
+ * (projected onto the extracted steps when annotated in another unit, evals/referenceStages.ts).
+ */
 function stageBoundaries(record: ManifestRecord, analysis: Analysis): EvalRun["stages"] {
-  const steps = analysis.trace.steps;
-  const predicted = boundariesOf(analysis.trace.stages.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id })));
-  const last = steps[steps.length - 1]?.id ?? 0;
+  const { steps, run, stages } = analysis.trace;
+  const predicted = boundariesOf(stages.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id })));
+  const common = { predicted, dialect: dialectOf(run.format, steps), steps: steps.length };
   if (record.labels.stages?.length) {
     const gold = record.labels.stages
       .map((stage) => ({ start: resolveRef(stage.start, steps), end: resolveRef(stage.end, steps) }))
       .filter((stage): stage is { start: number; end: number } => stage.start !== undefined && stage.end !== undefined);
-    return { gold: boundariesOf(gold), predicted, source: "manifest" };
+    const boundaries = boundariesOf(gold);
+    return { ...common, gold: boundaries, raw: boundaries, unit: "steps", source: "manifest" };
   }
-  const reference = analysis.trace.run.reference_stages;
-  if (reference?.length) {
-    // Annotations may run past the extracted steps; a boundary beyond the last step cannot be scored.
-    const gold = boundariesOf(reference.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id }))).filter((id) => id <= last);
-    return { gold, predicted, source: "reference" };
+  if (run.reference_stages?.length) {
+    const projected = projectReferenceStages(run.reference_stages, steps);
+    return { ...common, gold: projected.boundaries, raw: projected.raw, unit: projected.unit, source: "reference" };
   }
   return undefined;
 }

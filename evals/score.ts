@@ -1,17 +1,42 @@
 import { boundaryPRF, confusion, macroPRF, meanPRF, microPRF, onsetScores, type OnsetScores, type PRF, type StepPrediction } from "./metrics.js";
 import type { EvalRun } from "./run.js";
 
+/**
+ * Expected stage length per dialect: pooled steps per gold stage over the runs of that dialect
+ * (the table analysis/stageLengths.ts holds), plus "*" over all runs as the fallback.
+ */
+export function learnStageLengths(runs: EvalRun[]): Record<string, number> {
+  const pooled = new Map<string, { steps: number; stages: number }>();
+  const add = (key: string, steps: number, stages: number) => {
+    const entry = pooled.get(key) ?? { steps: 0, stages: 0 };
+    pooled.set(key, { steps: entry.steps + steps, stages: entry.stages + stages });
+  };
+  for (const run of runs) {
+    if (!run.stages || run.stages.steps === 0) continue;
+    const stages = run.stages.gold.length + 1;
+    add(run.stages.dialect, run.stages.steps, stages);
+    add("*", run.stages.steps, stages);
+  }
+  return Object.fromEntries([...pooled].map(([key, { steps, stages }]) => [key, Math.round((steps / stages) * 100) / 100]));
+}
+
 export interface Scores {
   onset: OnsetScores;
   incorrect: { macro: PRF; micro: PRF };
   unuseful: { macro: PRF; micro: PRF };
 }
 
-/** Stage boundary F1 (macro over runs with a gold segmentation), exact and within ±1 step. */
+/**
+ * Stage boundary F1 (macro over runs with a gold segmentation), exact and within ±1 step, against
+ * the gold projected onto the extracted steps; `raw` compares with the gold numbers as annotated.
+ */
 export interface StageScores {
   runs: number;
   exact: PRF;
   within1: PRF;
+  raw: { exact: PRF; within1: PRF };
+  /** Runs whose annotation was in another unit and was projected, by unit. */
+  projected: Record<string, number>;
 }
 
 /** One slice of the runs (a format, a failure category): onset accuracy of the system and of the best baseline. */
@@ -77,10 +102,15 @@ export function score(runs: EvalRun[], pick: (run: EvalRun) => StepPrediction): 
 function stageScores(runs: EvalRun[]): StageScores | undefined {
   const segmented = runs.filter((run) => run.stages);
   if (segmented.length === 0) return undefined;
+  const projected: Record<string, number> = {};
+  for (const run of segmented) if (run.stages!.unit !== "steps") projected[run.stages!.unit] = (projected[run.stages!.unit] ?? 0) + 1;
+  const f1 = (gold: (run: EvalRun) => number[], tolerance: number) => meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, gold(run), tolerance)));
   return {
     runs: segmented.length,
-    exact: meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, run.stages!.gold, 0))),
-    within1: meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, run.stages!.gold, 1))),
+    exact: f1((run) => run.stages!.gold, 0),
+    within1: f1((run) => run.stages!.gold, 1),
+    raw: { exact: f1((run) => run.stages!.raw, 0), within1: f1((run) => run.stages!.raw, 1) },
+    projected,
   };
 }
 
