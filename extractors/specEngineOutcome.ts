@@ -33,7 +33,10 @@ async function readSideFile(run: RunFiles, file: string, decode: "text" | "json"
 export async function specTask(spec: ExtractorSpec, run: RunFiles, steps: Step[]): Promise<string | undefined> {
   const task = spec.task;
   if (!task) return undefined;
-  if ("from_step_actor" in task) return steps.find((step) => step.actor === task.from_step_actor && step.text)?.text;
+  if ("from_step_actor" in task) {
+    const candidates = task.opening_only ? steps.slice(0, 1) : steps;
+    return candidates.find((step) => step.actor === task.from_step_actor && step.text)?.text;
+  }
   const file = firstFile(task.file, run);
   if (!file) return undefined;
   const document = await readSideFile(run, file, task.decode);

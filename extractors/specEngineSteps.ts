@@ -75,6 +75,8 @@ export class StepAssembler {
   private held: HeldPart[] = [];
   private heldGroup: string | undefined;
   private splitGroups = 0;
+  /** The step that most recently received an observation: continuation records belong to it. */
+  private lastObserved: Draft | undefined;
   readonly stats: AssemblyStats = emptyStats();
 
   constructor(
@@ -105,6 +107,7 @@ export class StepAssembler {
     }
     if (rule.emit === "thought") this.hold(rule, scope, unit.source);
     else if (rule.emit === "observation") this.observe(rule, scope, unit.source);
+    else if (rule.emit === "attach") this.attach(rule, scope, unit.source);
     else this.start(rule, scope, unit.source);
   }
 
@@ -149,6 +152,7 @@ export class StepAssembler {
       target.result = source;
       target.waiting = false;
       this.waiting.splice(this.waiting.indexOf(target), 1);
+      this.lastObserved = target;
       return;
     }
     if (this.stream.pairing.unmatched === "drop") {
@@ -158,6 +162,19 @@ export class StepAssembler {
     }
     const step = withoutUndefined({ kind: "other" as const, actor: textValue(rule.map.actor, scope) ?? "tool", observation, timestamp: timestampValue(rule.map.timestamp, scope) });
     this.drafts.push({ step, action: source, extra: [], waiting: false });
+  }
+
+  /** A continuation record: its text goes to the latest step's observation (or text), its record to its sources. */
+  private attach(rule: Rule, scope: Scope, source: SourceRef): void {
+    const text = textValue(rule.map.observation?.text ?? rule.map.text, scope);
+    const target = this.lastObserved ?? this.drafts[this.drafts.length - 1];
+    if (!text || !target) {
+      this.stats.empty += 1;
+      return;
+    }
+    if (target.step.observation) target.step.observation.text = `${target.step.observation.text}\n${text}`;
+    else target.step.text = target.step.text ? `${target.step.text}\n${text}` : text;
+    target.extra.push(source);
   }
 
   /** The step an observation answers, by the stream's pairing rule; undefined makes it a step of its own. */
@@ -192,6 +209,7 @@ export class StepAssembler {
       if (splitGroup !== undefined) draft.splitGroup = splitGroup;
       if (index === 0) this.attachHeld(draft);
       this.drafts.push(draft);
+      if (step.observation) this.lastObserved = draft;
       if (waiting) this.waiting.push(draft);
     });
   }
@@ -202,8 +220,11 @@ export class StepAssembler {
       draft.extra.push(again.sources[0]!);
       return;
     }
+    // The later emission is the one that ran: it takes the action source and the step's place in the order.
     draft.extra.unshift(draft.action);
     draft.action = again.sources[0]!;
+    this.drafts.splice(this.drafts.indexOf(draft), 1);
+    this.drafts.push(draft);
     if (again.tool) draft.step.tool = again.tool;
     if (again.parallel_group !== undefined) draft.step.parallel_group = again.parallel_group;
   }
@@ -238,20 +259,23 @@ function stepsOf(mapping: StepMapping, scope: Scope, source: SourceRef, keepEmpt
   if (!mapping.tool) return meaningful(base) ? [base] : [];
   if (mapping.tool.each === undefined) {
     const tool = toolOf(mapping.tool, scope);
-    const step = tool ? { ...base, kind: "other" as const, tool } : base;
+    const result = tool ? callResult(mapping.tool, scope) : undefined;
+    const step = tool ? { ...base, kind: "other" as const, tool, ...(result && !base.observation ? { observation: result } : {}) } : base;
     return meaningful(step) ? [step] : [];
   }
   const calls = at(scope.record, mapping.tool.each);
   const elements = Array.isArray(calls) ? calls : [];
-  const tools = elements.map((element) => toolOf(mapping.tool!, { record: element, parent: scope.record, document: scope.document }));
+  const scopes: Scope[] = elements.map((element) => ({ record: element, parent: scope.record, document: scope.document }));
+  const tools = scopes.map((elementScope) => toolOf(mapping.tool!, elementScope));
   if (tools.every((tool) => tool === undefined)) return meaningful(base) ? [base] : [];
   // The first call carries the record's text and thought and the record as its source; the
   // others are located by their element's pointer, so no record is claimed twice.
   const steps: DraftStep[] = [];
   tools.forEach((tool, index) => {
     if (!tool) return;
-    if (steps.length === 0) steps.push({ ...base, kind: "other", tool });
-    else steps.push(withoutUndefined({ kind: "other" as const, actor: base.actor, tool, timestamp: base.timestamp, sources: [{ ...source, pointer: `${source.pointer ?? ""}${mapping.tool!.each}/${index}` }] }));
+    const result = callResult(mapping.tool!, scopes[index]!);
+    if (steps.length === 0) steps.push(withoutUndefined({ ...base, kind: "other" as const, tool, observation: base.observation ?? result }));
+    else steps.push(withoutUndefined({ kind: "other" as const, actor: base.actor, tool, observation: result, timestamp: base.timestamp, sources: [{ ...source, pointer: `${source.pointer ?? ""}${mapping.tool!.each}/${index}` }] }));
   });
   return steps;
 }
@@ -286,6 +310,11 @@ function toolOf(mapping: NonNullable<StepMapping["tool"]>, scope: Scope): ToolCa
   const args = mapping.args === undefined ? undefined : evaluate(mapping.args, scope);
   const command = deriveOf(mapping.command) === "shell_command" ? shellCommandOf(name, args) : textValue(mapping.command, scope);
   return withoutUndefined({ name, id: textValue(mapping.id, scope), args: isAbsent(args) ? undefined : args, command });
+}
+
+/** The result a call element carries itself (`tool.result`), read in the element's scope. */
+function callResult(mapping: NonNullable<StepMapping["tool"]>, scope: Scope): Observation | undefined {
+  return mapping.result ? observationOf(mapping.result, scope) : undefined;
 }
 
 function observationOf(mapping: NonNullable<StepMapping["observation"]>, scope: Scope): Observation | undefined {

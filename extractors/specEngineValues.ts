@@ -83,6 +83,7 @@ export function evaluate(expr: ValueSpec, scope: Scope): unknown {
     // A wildcard path keeps every match (one per element); a plain path reads one value.
     value = pointerSegments(expr.path).includes("*") ? matches?.map((match) => parseIfJson(match, expr.parse_json)) : parseIfJson(matches?.[0], expr.parse_json);
   }
+  if (expr.parts === "text") value = textParts(value);
   if (expr.join !== undefined && Array.isArray(value)) value = value.map((item) => (item === undefined ? "" : textOf(item))).join(expr.join);
   if (expr.pick !== undefined && !isAbsent(value)) {
     const match = regexTest(expr.pick, textOf(value));
@@ -96,6 +97,19 @@ export function evaluate(expr: ValueSpec, scope: Scope): unknown {
   }
   if (isAbsent(value) && expr.default !== undefined) value = expr.default;
   return value;
+}
+
+/** The text of message content: a string as it is; of a parts list, only the parts that are text. */
+function textParts(value: unknown): unknown {
+  if (!Array.isArray(value)) return typeof value === "string" || value === undefined ? value : isRecord(value) ? textParts([value]) : value;
+  const texts = value.flatMap((part) => {
+    if (typeof part === "string") return [part];
+    if (isRecord(part) && typeof part.text === "string") return [part.text];
+    if (isRecord(part) && typeof part.Text === "string") return [part.Text];
+    if (isRecord(part) && typeof part.content === "string" && part.type !== "tool_result") return [part.content];
+    return [];
+  });
+  return texts.length > 0 ? texts.join("\n") : undefined;
 }
 
 function parseIfJson(value: unknown, enabled: boolean | undefined): unknown {

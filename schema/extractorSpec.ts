@@ -58,6 +58,7 @@ export type ValueSpec =
       first_of?: ValueSpec[];
       parse_json?: boolean;
       join?: string;
+      parts?: "text";
       pick?: Regex;
       drop_if?: Regex;
       map?: Record<string, Scalar>;
@@ -68,7 +69,7 @@ export type ValueSpec =
 /**
  * How to get one value. A bare string is a pointer into the record. Steps, in order: read `path`
  * (or `const`, or the first present of `first_of`), `parse_json` strings, `join` the texts of a
- * wildcard path, `pick` a regex capture, `drop_if` a regex matches, translate through `map`, fall
+ * wildcard path, keep only the text `parts` of message content, `pick` a regex capture, `drop_if` a regex matches, translate through `map`, fall
  * back to `default`. `derive` names a small built-in rule (the shell command of a shell tool's
  * args; an exit code printed in the observation text).
  */
@@ -82,6 +83,8 @@ export const Value: z.ZodType<ValueSpec> = z.lazy(() =>
       first_of: z.array(Value).min(1).max(8).optional(),
       parse_json: z.boolean().optional(),
       join: z.string().max(16).optional(),
+      /** The value is message content (a string or a list of parts): keep only the text of its parts. */
+      parts: z.literal("text").optional(),
       pick: Regex.optional(),
       drop_if: Regex.optional(),
       map: z.record(SafeKey, Scalar).optional(),
@@ -115,21 +118,26 @@ export const Predicate: z.ZodType<PredicateSpec> = z.lazy(() =>
   ]),
 );
 
-/** The tool call of a step. With `each`, a record yields one step per element of that array (paths then read the element). */
-export const ToolMapping = z.strictObject({
-  each: Pointer.optional(),
-  name: Value,
-  id: Value.optional(),
-  args: Value.optional(),
-  command: Value.optional(),
-});
-
 export const ObservationMapping = z.strictObject({
   text: Value,
   exit_code: Value.optional(),
   is_error: Value.optional(),
   /** For `by_id` pairing: the id of the tool call this observation answers. */
   tool_id: Value.optional(),
+});
+
+/**
+ * The tool call of a step. With `each`, a record yields one step per element of that array (the
+ * paths of `name`, `id`, `args`, `command` and `result` then read the element). `result`: the call
+ * element holds its own result.
+ */
+export const ToolMapping = z.strictObject({
+  each: Pointer.optional(),
+  name: Value,
+  id: Value.optional(),
+  args: Value.optional(),
+  command: Value.optional(),
+  result: ObservationMapping.optional(),
 });
 
 /** How a record's fields become Step fields. */
@@ -149,11 +157,13 @@ export type StepMapping = z.infer<typeof StepMapping>;
 /**
  * What a record is. The first rule whose `when` holds decides: `step` starts a Step; `observation`
  * completes a waiting one (see pairing); `thought` is held and becomes the thought of the next step
- * (or a message step of its own when none follows); `skip` drops the record on purpose.
+ * (or a message step of its own when none follows); `attach` continues the latest step (its text is
+ * appended to that step's observation, e.g. a file a tool returned, sent as a separate record);
+ * `skip` drops the record on purpose.
  */
 export const Rule = z.strictObject({
   when: Predicate.optional(),
-  emit: z.enum(["step", "observation", "thought", "skip"]),
+  emit: z.enum(["step", "observation", "thought", "attach", "skip"]),
   map: StepMapping.default({}),
   /** A matched record is a step even when it yields no text, tool or observation (formats where every record is a step). */
   keep_empty: z.boolean().optional(),
@@ -215,7 +225,8 @@ export type Stream = z.infer<typeof Stream>;
 
 /** Where the task is: the text of the first step of an actor, or a value in a file. */
 export const TaskSpec = z.union([
-  z.strictObject({ from_step_actor: z.string().max(64) }),
+  /** `opening_only`: only when that step opens the run (a later user message is a follow-up, not the task). */
+  z.strictObject({ from_step_actor: z.string().max(64), opening_only: z.boolean().optional() }),
   z.strictObject({ file: Glob, decode: z.enum(["text", "json"]), value: Value.optional(), max_chars: z.number().int().min(1).max(100_000).optional() }),
 ]);
 

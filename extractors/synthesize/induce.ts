@@ -1,0 +1,40 @@
+import { parseSpec, type ExtractorSpec } from "../../schema/extractorSpec.js";
+import type { RunFiles } from "../types.js";
+import { candidateSpecs } from "./generate.js";
+import { findRecordStreams } from "./streams.js";
+import { compareMetrics, validateSpec, type SpecMetrics } from "./validate.js";
+
+/**
+ * Offline schema induction: find the record streams of a run, write candidate specs for each from
+ * the inferred meaning of their keys, score every candidate with the validator, best first.
+ */
+export interface ScoredSpec {
+  spec: ExtractorSpec;
+  metrics: SpecMetrics;
+  /** How it was made: an induction family (records, blocks…), or "llm". */
+  origin: string;
+}
+
+/** Files named like a log of the run win ties against side files (configs, results, test reports). */
+const LOG_NAME = /traj|history|event|message|conversation|chat|log|trace|step|session|turn|dialog/i;
+const LOG_NAME_BONUS = 0.02;
+/**
+ * A stream whose every record is one step is a step list by design (a trajectory file); one whose
+ * steps are assembled from many small events is a transcript. When both describe a run, the step
+ * list wins.
+ */
+const STEP_LIST_BONUS = 0.05;
+
+export async function induceSpecs(run: RunFiles): Promise<ScoredSpec[]> {
+  const scored: ScoredSpec[] = [];
+  for (const stream of await findRecordStreams(run)) {
+    for (const candidate of candidateSpecs(stream, run)) {
+      const parsed = parseSpec(candidate.spec);
+      if (!parsed.ok) continue;
+      const { metrics } = await validateSpec(parsed.spec, run);
+      const bonus = (LOG_NAME.test(stream.files) ? LOG_NAME_BONUS : 0) + (metrics.records > 0 ? STEP_LIST_BONUS * Math.min(1, metrics.steps / metrics.records) : 0);
+      scored.push({ spec: parsed.spec, metrics: { ...metrics, score: Math.round((metrics.score + bonus) * 1000) / 1000 }, origin: candidate.family });
+    }
+  }
+  return scored.sort((a, b) => compareMetrics(a.metrics, b.metrics));
+}
