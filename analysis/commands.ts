@@ -60,6 +60,7 @@ export function commandFacts(simple: SimpleCommand, piped = false): CommandFacts
   if (program === "git") return gitFacts(args);
   if (program === "curl") return curlFacts(args);
   if (program === "sqlite3") return sqliteFacts(args);
+  if (args.includes("--version") || args.includes("--help") || args.includes("-version") || (args.length === 1 && args[0] === "-V")) return facts("explore", "environment_setup");
   if (PACKAGE_MANAGERS.has(program)) return packageFacts(program, args);
   if (TEST_RUNNERS.has(program) || isTestInvocation(program, args)) return facts("verify", "verification", { reads: operands });
   if (EDITORS.has(program)) return editorFacts(args);
@@ -71,7 +72,6 @@ export function commandFacts(simple: SimpleCommand, piped = false): CommandFacts
   if (ENV_BUILTINS.has(program)) return facts("other", "environment_setup");
   if (program === "env" || program === "printenv") return facts("explore", "environment_setup");
   if (EXPLORE_PROGRAMS.has(program)) return facts("explore", "inspection", { reads: operands });
-  if (args.includes("--version") || args.includes("-V") || args.includes("--help") || args.includes("-version")) return facts("explore", "environment_setup");
   if (INTERPRETERS.has(program) || /^python\d/.test(program)) return interpreterFacts(program, args, piped);
   // Running a program of the workspace (`./solve`, `bin/tool x`): it exercises the result.
   if (program.startsWith("./") || simple.argv[0]?.includes("/")) return facts("verify", "verification", { runs: [simple.argv[0]!] });

@@ -131,7 +131,8 @@ function derailmentWhy(derailed: Derailment, { targets, provenance: made }: RunC
     stopped: "the agent stops acting",
     cut_off: "the run is cut off mid-call",
   }[derailed.shape];
-  const never = !made.touchedTargets && targets.paths.length > 0 ? `; ${targets.paths.slice(0, 3).map(basename).join(", ")} never got made` : "";
+  const names = [...new Set(targets.paths.map(basename))].slice(0, 3);
+  const never = !made.touchedTargets && names.length > 0 ? `; ${names.join(", ")} never got made` : "";
   return `${what} ${after} to the end of the run${never}`;
 }
 

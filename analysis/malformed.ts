@@ -29,8 +29,11 @@ export function garbledCommand(command: string): Garble | undefined {
   if (trimmed === "") return { reason: "empty command", intended: "", noEffect: true };
   if (LEAKED_MARKUP.test(trimmed)) return { reason: "tool-call markup leaked into the command", intended: stripMarkup(trimmed), noEffect: false };
   if (BARE_NOOP.test(trimmed)) return { reason: "a bare `:` no-op", intended: "", noEffect: true };
+  // `:;`, `: &&` or `:` on a line of its own end the no-op: what follows runs, and decides.
+  const separated = /^:+[ \t]*(?:;|&&|\|\||\n)\s*(.*)$/s.exec(trimmed);
+  if (separated) return garbledCommand(separated[1]!);
   const colon = /^:+(?!\s*(?:;|&&|\|\||\n|$))\s*(.*)$/s.exec(trimmed);
-  if (colon && !/^:+\s*[;&|]/.test(trimmed)) {
+  if (colon) {
     const rest = unquoteWhole(colon[1]!.trim());
     // `: cmd && other`: the first command is swallowed, the rest still runs.
     const firstCommandOnly = !/(?:&&|\|\||;|\n)/.test(stripQuoted(rest));

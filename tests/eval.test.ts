@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderEvalReport } from "../evals/report.js";
+import { boundariesOf, boundaryPRF, confusion } from "../evals/metrics.js";
+import { runEval } from "../evals/run.js";
+import { formatEvalTable } from "../evals/table.js";
+import { LABELS, NORMALIZED } from "./corpus.js";
+
+const options = { llm: "off" as const, home: "/tmp/codetracer-test-home", remember: false, builtin: true, concurrency: 2 };
+const manifest = (name: string) => path.join(LABELS, name);
+
+describe("stage boundary metrics", () => {
+  it("match each gold boundary at most once, within the tolerance", () => {
+    expect(boundariesOf([{ start: 1, end: 3 }, { start: 4, end: 8 }, { start: 9, end: 9 }])).toEqual([4, 9]);
+    expect(boundaryPRF([4, 9], [4, 9], 0).f1).toBe(1);
+    expect(boundaryPRF([5, 10], [4, 9], 0).f1).toBe(0);
+    expect(boundaryPRF([5, 10], [4, 9], 1).f1).toBe(1);
+    // Two predictions next to one gold boundary: one hit, one false positive.
+    expect(boundaryPRF([4, 5], [4], 1)).toEqual({ precision: 0.5, recall: 1, f1: 2 / 3 });
+    expect(boundaryPRF([], [], 1).f1).toBe(1);
+  });
+
+  it("count category confusions with gold as rows", () => {
+    const { labels, counts } = confusion([
+      { gold: "tool_misuse", predicted: "tool_misuse" },
+      { gold: "tool_misuse", predicted: "other" },
+    ]);
+    expect(labels).toEqual(["other", "tool_misuse"]);
+    expect(counts.tool_misuse).toEqual({ other: 1, tool_misuse: 1 });
+  });
+});
+
+describe("eval on the labelled dev sets", () => {
+  it("meets the acceptance bar on the Harbor (kimi-k2.5) dev set, well above every baseline", async () => {
+    const result = await runEval(manifest("kimi-silver-dev.jsonl"), options);
+    expect(result.runs.every((run) => run.status === "ok")).toBe(true);
+    expect(result.system.onset.exact).toBeGreaterThanOrEqual(0.6);
+    expect(result.system.onset.within["±3"]).toBeGreaterThanOrEqual(0.8);
+    expect(result.system.incorrect.macro.f1).toBeGreaterThanOrEqual(0.5);
+    const bestBaseline = Math.max(...Object.values(result.baselines).map((scores) => scores.onset.exact));
+    expect(result.system.onset.exact - bestBaseline).toBeGreaterThanOrEqual(0.15);
+    expect(Object.keys(result.baselines)).toEqual(expect.arrayContaining(["first agent step", "first error step", "last step", "first malformed call", "first checked-path change"]));
+    expect(result.replay.valid).toBe(result.runs.length);
+    expect(result.stages?.runs).toBe(result.runs.length);
+    expect(result.categories?.runs).toBe(result.runs.length);
+  });
+
+  it("meets the acceptance bar on the terminal-bench Claude Code dev set, well above every baseline", async () => {
+    const result = await runEval(manifest("claude-code-silver-dev.jsonl"), options);
+    expect(result.runs.every((run) => run.status === "ok")).toBe(true);
+    expect(result.system.onset.exact).toBeGreaterThanOrEqual(0.45);
+    expect(result.system.onset.within["±3"]).toBeGreaterThanOrEqual(0.75);
+    const bestBaseline = Math.max(...Object.values(result.baselines).map((scores) => scores.onset.exact));
+    expect(result.system.onset.exact - bestBaseline).toBeGreaterThanOrEqual(0.15);
+    expect(result.replay.valid).toBe(result.runs.length);
+  });
+
+  it("breaks results down by format and gold category and renders the report with the confusion matrix", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "ct-eval-"));
+    const lines = (await readFile(manifest("kimi-silver-dev.jsonl"), "utf8")).split("\n").filter(Boolean).slice(0, 4);
+    // Paths stay relative to the manifest, so the copy points back at the corpus from its new folder.
+    const moved = lines.map((line) => {
+      const record = JSON.parse(line);
+      return JSON.stringify({ ...record, path: path.relative(dir, path.resolve(LABELS, record.path)) });
+    });
+    await writeFile(path.join(dir, "small.jsonl"), `${moved.join("\n")}\n`);
+    const result = await runEval(path.join(dir, "small.jsonl"), options);
+    expect(Object.values(result.byFormat).reduce((sum, group) => sum + group.runs, 0)).toBe(4);
+    expect(Object.values(result.byCategory).reduce((sum, group) => sum + group.runs, 0)).toBe(4);
+    const table = formatEvalTable(result);
+    expect(table).toMatch(/first malformed call/);
+    expect(table).toMatch(/by gold failure category/);
+    const html = renderEvalReport(result);
+    expect(html).toMatch(/Failure category confusion/);
+    expect(html).toContain("first checked-path change");
+    expect(html).not.toMatch(/<script/i);
+  });
+});
+
+describe("eval on a folder of runs with reference stages", () => {
+  it("scores stages only, projecting annotations numbered in commands onto the extracted episodes", async () => {
+    const result = await runEval(path.join(NORMALIZED, "terminus2", "OpenAI__GPT-5"), { ...options, concurrency: 2 });
+    expect(result.system.onset.runs).toBe(0);
+    expect(result.stages!.runs).toBe(result.runs.length);
+    expect(result.stages!.projected.commands).toBeGreaterThan(result.runs.length / 2);
+    // Projection makes the annotations comparable: scoring against the raw numbers is much worse.
+    expect(result.stages!.within1.f1).toBeGreaterThan(result.stages!.raw.within1.f1);
+    expect(formatEvalTable(result)).toMatch(/stage boundary F1 over \d+ runs/);
+  });
+});
