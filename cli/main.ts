@@ -3,6 +3,7 @@ import { RunError, UsageError, errorMessage } from "../schema/errors.js";
 import { analyzeCommand } from "./analyze.js";
 import { batchCommand } from "./batch.js";
 import { evalCommand } from "./eval.js";
+import { extractorsCommand } from "./extractors.js";
 import { feedbackCommand } from "./feedback.js";
 import { memoryCommand } from "./memory.js";
 
@@ -18,7 +19,8 @@ export function buildProgram(): Command {
     .addCommand(batchCommand())
     .addCommand(evalCommand())
     .addCommand(feedbackCommand())
-    .addCommand(memoryCommand());
+    .addCommand(memoryCommand())
+    .addCommand(extractorsCommand());
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 import { Annotation } from "@langchain/langgraph";
 import type { FailingCheck } from "../analysis/checks.js";
 import type { Constraints, Proposal } from "../analysis/localize.js";
+import type { ActiveSpec } from "../extractors/registry.js";
 import type { RunFiles } from "../extractors/types.js";
 import type { CritiqueRound, Diagnosis } from "../schema/diagnosis.js";
 import type { ReplayPlan } from "../schema/replay.js";
@@ -21,6 +22,10 @@ export interface AnalyzeOptions {
 export interface Fingerprint {
   /** File names with digits folded, sorted: the shape of the run directory. */
   files: string[];
+  /** JSON key paths and discriminator values (extractors/fingerprint.ts). */
+  keys?: string[];
+  /** Shapes of the most common text lines. */
+  lines?: string[];
 }
 
 export interface Validation {
@@ -44,6 +49,8 @@ export const DiagnoseState = Annotation.Root({
   /** Chosen extractor, or undefined when no known format matches. */
   extractorId: Annotation<string | undefined>,
   evolveAttempts: Annotation<number>({ reducer: (_, next) => next, default: () => 0 }),
+  /** The extractor spec in use when the extractor is a spec (registered, or synthesized for this run). */
+  activeSpec: Annotation<ActiveSpec | undefined>,
   runInfo: Annotation<RunInfo | undefined>,
   steps: Annotation<Step[]>({ reducer: (_, next) => next, default: () => [] }),
   validation: Annotation<Validation | undefined>,

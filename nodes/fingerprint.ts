@@ -1,16 +1,44 @@
+import { fingerprintRun } from "../extractors/fingerprint.js";
 import { builtinExtractors } from "../extractors/index.js";
+import { ExtractorRegistry } from "../extractors/registry.js";
+import { matchRegisteredSpec } from "../extractors/registryMatch.js";
 import type { Extractor, RunFiles } from "../extractors/types.js";
 import { required, type DiagnoseStateType, type DiagnoseUpdate, type Fingerprint } from "../graphs/state.js";
 
 /** Below this detection score no extractor is trusted and the format counts as unknown. */
 const DETECT_THRESHOLD = 0.5;
 
-/** Take the structural signature of the run and pick the extractor of the format it matches. */
+/**
+ * Pick the extractor of the format the run matches: a built-in by detection score first (unless
+ * --no-builtin), then a registered spec by fingerprint similarity; otherwise the format is unknown
+ * and the graph goes to evolveExtractor.
+ */
 export async function fingerprint(state: DiagnoseStateType): Promise<DiagnoseUpdate> {
   const run = required(state.run, "run");
-  const candidates = state.options.builtin ? builtinExtractors : [];
-  const best = await bestExtractor(run, candidates);
-  return { runFingerprint: runFingerprint(run), extractorId: best?.id };
+  if (state.options.builtin) {
+    const best = await bestExtractor(run, builtinExtractors);
+    if (best) return { runFingerprint: runFingerprint(run), extractorId: best.id, activeSpec: undefined };
+  }
+  const full = await fingerprintRun(run);
+  const registry = ExtractorRegistry.open(state.options.home);
+  try {
+    if (state.options.remember) registry.ensureShipped();
+    const match = await matchRegisteredSpec(state.options.home, registry, run, full, { includeBuiltin: state.options.builtin });
+    if (!match) return { runFingerprint: full, extractorId: undefined, activeSpec: undefined };
+    const { version } = match;
+    return {
+      runFingerprint: full,
+      extractorId: specExtractorId(version.extractor_id, version.version),
+      activeSpec: { spec: version.spec, version: version.version, trigger: version.trigger, reused: true, similarity: match.similarity, persisted: true, ...(version.metrics ? { metrics: version.metrics } : {}) },
+    };
+  } finally {
+    registry.close();
+  }
+}
+
+/** Graph-state id of a spec extractor: which extractor, which version. */
+export function specExtractorId(id: string, version: number): string {
+  return `spec:${id}@${version}`;
 }
 
 export function runFingerprint(run: RunFiles): Fingerprint {

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
  * (`dist/prompts/index.js`, where the `.md` files are not copied): the loader walks up from its own
  * location to the first `prompts/` directory holding the template.
  */
-export type PromptName = "localizer" | "critic";
+export type PromptName = "localizer" | "critic" | "synthesize-extractor";
 
 /** A template is split into the fixed system message and the per-run user message. */
 export interface PromptTemplate {

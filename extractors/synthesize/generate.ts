@@ -268,14 +268,15 @@ function slug(text: string): string {
 }
 
 function specFor(stream: RecordStream, run: RunFiles, streamInput: StreamInput, family: string, userValue: string | undefined): ExtractorSpecInput {
-  const file = stream.files.slice(stream.files.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");
-  const where = stream.records ? ` at ${stream.records}` : "";
-  const files = typeof streamInput.files === "string" ? streamInput.files : streamInput.files[0]!;
-  const fixed: StreamInput = { ...streamInput, files: generalisedGlob(stream.files, run) };
+  const files = generalisedGlob(stream.files, run);
+  const where = stream.records ? ` at ${stream.records || "/"}` : "";
+  const fixed: StreamInput = { ...streamInput, files };
   const hash = createHash("sha1").update(JSON.stringify(fixed)).digest("hex").slice(0, 8);
+  // A single file's name is arbitrary: the id says where the records are, not what the file was called.
+  const name = run.isFile ? stream.records || (stream.decode === "jsonl" ? "lines" : "records") : `${files}${stream.records ?? ""}`;
   return {
-    id: `synth-${slug(`${file}${where.replace(/\//g, "-")}`)}-${hash}`,
-    format: `${family} of ${stream.decode === "jsonl" ? "JSON lines" : "JSON"} ${files}${where} (synthesized)`,
+    id: `synth-${slug(name)}-${hash}`,
+    format: `${family === "blocks" ? "content blocks of " : ""}${stream.decode === "jsonl" ? "JSON lines" : "JSON records"}${where} in ${files} (synthesized)`,
     description: `Induced offline from ${stream.count} records of ${stream.files}${where}.`,
     detect: { keys: requiredKeys(stream.sample) },
     streams: [fixed],

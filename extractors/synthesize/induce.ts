@@ -13,6 +13,8 @@ export interface ScoredSpec {
   metrics: SpecMetrics;
   /** How it was made: an induction family (records, blocks…), or "llm". */
   origin: string;
+  /** The validator's score plus the tie-breaks between streams (see rankOf); what candidates are sorted by. */
+  rank: number;
 }
 
 /** Files named like a log of the run win ties against side files (configs, results, test reports). */
@@ -32,9 +34,20 @@ export async function induceSpecs(run: RunFiles): Promise<ScoredSpec[]> {
       const parsed = parseSpec(candidate.spec);
       if (!parsed.ok) continue;
       const { metrics } = await validateSpec(parsed.spec, run);
-      const bonus = (LOG_NAME.test(stream.files) ? LOG_NAME_BONUS : 0) + (metrics.records > 0 ? STEP_LIST_BONUS * Math.min(1, metrics.steps / metrics.records) : 0);
-      scored.push({ spec: parsed.spec, metrics: { ...metrics, score: Math.round((metrics.score + bonus) * 1000) / 1000 }, origin: candidate.family });
+      scored.push({ spec: parsed.spec, metrics, origin: candidate.family, rank: rankOf(parsed.spec, metrics) });
     }
   }
-  return scored.sort((a, b) => compareMetrics(a.metrics, b.metrics));
+  return sortScored(scored);
+}
+
+/** The score, plus small tie-breaks: a file named like a log, a stream whose records are steps one to one. */
+export function rankOf(spec: ExtractorSpec, metrics: SpecMetrics): number {
+  const files = spec.streams.flatMap((stream) => (Array.isArray(stream.files) ? stream.files : [stream.files])).join(" ");
+  const bonus = (LOG_NAME.test(files) ? LOG_NAME_BONUS : 0) + (metrics.records > 0 ? STEP_LIST_BONUS * Math.min(1, metrics.steps / metrics.records) : 0);
+  return Math.round((metrics.score + bonus) * 1000) / 1000;
+}
+
+/** Acceptable specs first, then by rank. */
+export function sortScored(scored: ScoredSpec[]): ScoredSpec[] {
+  return [...scored].sort((a, b) => (a.metrics.acceptable !== b.metrics.acceptable ? (a.metrics.acceptable ? -1 : 1) : b.rank - a.rank || compareMetrics(a.metrics, b.metrics)));
 }
