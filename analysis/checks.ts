@@ -120,3 +120,11 @@ export function serviceUnreachable(checks: FailingCheck[]): boolean {
 export function reportsMissingFile(checks: FailingCheck[]): boolean {
   return checks.some((check) => /FileNotFoundError|No such file or directory|does not exist|not found|\.exists\(\)/i.test(check.text));
 }
+
+/** The line of a check's report that says why it failed (pytest's `E …` line, an assertion or error). */
+export function whyCheckFailed(check: FailingCheck): string {
+  const lines = check.text.split("\n").slice(1).map((line) => line.trim()).filter(Boolean);
+  const line = lines.find((candidate) => /^E\s+\S/.test(candidate)) ?? lines.find((candidate) => /\b(Error|assert|Exception|refused|not found|does not exist)\b/i.test(candidate)) ?? lines[0] ?? "";
+  const flat = line.replace(/^E\s+/, "").replace(/\s+/g, " ");
+  return flat.length > 160 ? `${flat.slice(0, 160)}…` : flat;
+}

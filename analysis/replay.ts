@@ -2,7 +2,7 @@ import type { Diagnosis, Evidence } from "../schema/diagnosis.js";
 import type { ReplayPlan } from "../schema/replay.js";
 import type { Step } from "../schema/step.js";
 import type { Outcome } from "../schema/trace.js";
-import { failingEvidence } from "./checks.js";
+import { failingChecksOf, whyCheckFailed, type FailingCheck } from "./checks.js";
 import { isErrorStep } from "./progress.js";
 import { isAgent } from "./provenance.js";
 
@@ -25,7 +25,7 @@ const ADVICE: Record<string, string> = {
  * there left it, the conversation up to there, guidance built from the evidence, and the budget the
  * original run spent from the onset on. Nothing is executed.
  */
-export function planReplay(runPath: string, steps: Step[], diagnosis: Diagnosis, outcome?: Outcome): ReplayPlan {
+export function planReplay(runPath: string, steps: Step[], diagnosis: Diagnosis, outcome?: Outcome, checks?: FailingCheck[]): ReplayPlan {
   const onsetId = diagnosis.onset?.step_id ?? null;
   if (onsetId === null || diagnosis.failed === false) {
     return {
@@ -53,7 +53,7 @@ export function planReplay(runPath: string, steps: Step[], diagnosis: Diagnosis,
         ? "No state-changing step precedes the breakpoint: start from the task's initial environment."
         : `Re-apply the ${restore.length} state-changing step(s) up to step ${breakpoint} (${restore.join(", ")}), or restore a snapshot taken there.`,
     },
-    guidance: guidanceText(diagnosis, onsetId, outcome),
+    guidance: guidanceText(diagnosis, onsetId, checks ?? failingChecksOf(outcome)),
     budget: { steps: spent.length, ...(tokens > 0 ? { tokens } : {}) },
   };
 }
@@ -68,14 +68,15 @@ export function breakpointBefore(steps: Step[], onsetId: number): number {
   return index >= 0 ? steps[index]!.id : 0;
 }
 
-function guidanceText(diagnosis: Diagnosis, onsetId: number, outcome: Outcome | undefined): string {
+function guidanceText(diagnosis: Diagnosis, onsetId: number, checks: FailingCheck[]): string {
   const atOnset = diagnosis.evidence.filter((item) => item.step_id === onsetId && item.signal !== "error_observation");
   const later = diagnosis.evidence.filter((item) => diagnosis.error_chain.includes(item.step_id) && item.step_id !== onsetId && item.signal !== "target_write").slice(0, 5);
-  const failing = failingEvidence(outcome).slice(0, 6).map((check) => `- ${check.name}${check.detail ? `: ${oneLine(check.detail)}` : ""}`);
+  const summary = diagnosis.onset?.summary.replace(/^Step \d+: /, "") ?? "see below";
+  const failing = checks.slice(0, 6).map((check) => `- ${check.name}${whyCheckFailed(check) ? `: ${whyCheckFailed(check)}` : ""}`);
   return [
     `You are resuming a previous attempt at this task from just before the step where it went wrong (step ${onsetId}).`,
-    `What went wrong there: ${diagnosis.onset?.summary.replace(/^Step \d+: /, "") ?? "see below"}.`,
-    ...(atOnset.length > 1 ? atOnset.slice(1, 4).map((item) => `- ${item.why}`) : []),
+    `What went wrong there: ${summary}.`,
+    ...atOnset.filter((item) => item.why !== summary).slice(0, 3).map((item) => `- ${item.why}`),
     ...(later.length ? ["What followed from it:", ...later.map((item) => `- step ${item.step_id}: ${item.why}`)] : []),
     ...(failing.length ? ["The attempt ended with these checks failing:", ...failing] : []),
     "What to do instead:",
@@ -86,9 +87,4 @@ function guidanceText(diagnosis: Diagnosis, onsetId: number, outcome: Outcome | 
 function adviceFor(evidence: Evidence[]): string[] {
   const lines = [...new Set(evidence.map((item) => ADVICE[item.signal ?? ""]).filter((line): line is string => !!line))];
   return lines.length > 0 ? lines : ["Re-check the assumption behind that step against the task and the environment before acting, and verify each result before moving on."];
-}
-
-function oneLine(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -4,6 +4,8 @@ import path from "node:path";
 import { writeEvalReport } from "../evals/report.js";
 import { runEval } from "../evals/run.js";
 import { learnStageLengths } from "../evals/score.js";
+import { crossCheck, formatCrossCheck, prepareRuns } from "../evals/tune.js";
+import type { AnalysedRun } from "../evals/run.js";
 import { formatEvalTable } from "../evals/table.js";
 import { writeFileAtomic } from "../outputs/write.js";
 import { UsageError } from "../schema/errors.js";
@@ -15,6 +17,7 @@ interface EvalFlags extends CommonFlags {
   json?: boolean;
   report?: string;
   learnStageLengths?: boolean;
+  crossCheck?: string;
 }
 
 export function evalCommand(): Command {
@@ -24,6 +27,7 @@ export function evalCommand(): Command {
     .option("--out <dir>", "write eval.json and every run's outputs under <dir>/runs/")
     .option("--report <file>", "write an HTML page with the tables, the breakdowns and the failure-category confusion matrix")
     .option("--learn-stage-lengths", "print the expected stage length per run dialect learned from the gold stages (for analysis/stageLengths.ts)")
+    .option("--cross-check <manifest>", "also check the scoring weights: defaults on both manifests, tuned on each and tested on the other, and leave-one-out")
     .option("--concurrency <n>", "runs analysed at once", "2")
     .addOption(llmOption().default("off"))
     .addOption(homeOption())
@@ -33,10 +37,12 @@ export function evalCommand(): Command {
       const concurrency = Number.parseInt(flags.concurrency, 10);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
       let done = 0;
+      const kept: AnalysedRun[] = [];
       // Eval must not teach the memory from the runs it is scoring, so nothing is remembered.
       const result = await runEval(manifest, {
         ...analyzeOptions(flags, false),
         concurrency,
+        ...(flags.crossCheck ? { keep: (run: AnalysedRun) => kept.push(run) } : {}),
         ...(flags.out ? { out: flags.out } : {}),
         onRun: (run) => {
           done += 1;
@@ -51,6 +57,15 @@ export function evalCommand(): Command {
       if (flags.report) await writeEvalReport(flags.report, result);
       if (flags.learnStageLengths) {
         console.log(JSON.stringify(learnStageLengths(result.runs), null, 2));
+        return;
+      }
+      if (flags.crossCheck) {
+        const other: AnalysedRun[] = [];
+        await runEval(flags.crossCheck, { ...analyzeOptions(flags, false), concurrency, keep: (run) => other.push(run) });
+        const byId = (runs: AnalysedRun[]) => [...runs].sort((a, b) => a.record.id.localeCompare(b.record.id));
+        const check = crossCheck({ [path.basename(manifest)]: prepareRuns(byId(kept)), [path.basename(flags.crossCheck)]: prepareRuns(byId(other)) });
+        if (!flags.json) console.log(`${formatEvalTable(result)}\n${formatCrossCheck(check)}`);
+        else console.log(JSON.stringify(check, null, 2));
         return;
       }
       if (flags.json) {

@@ -1,6 +1,7 @@
 import type { Analysis } from "../graphs/analyze.js";
 import type { Step } from "../schema/step.js";
 import type { Stage } from "../schema/trace.js";
+import { evidenceWeight, rankedSuspects, SIGNAL_LABELS } from "./evidenceText.js";
 
 /** Observations longer than this are cut in the page (the full text stays in trace.json). */
 const MAX_SHOWN_CHARS = 8000;
@@ -20,6 +21,13 @@ function cut(text: string): string {
 
 function sourceText(step: Step): string {
   return step.sources.map((source) => `${source.path}${source.pointer !== undefined ? `#${source.pointer}` : ""}${source.line ? `:${source.line}` : ""}`).join(", ");
+}
+
+/** One evidence item: its kind in plain words, what it says, and how much it counts toward the onset. */
+function evidenceLine(item: { why: string; signal?: string | undefined }): string {
+  const weight = evidenceWeight(item);
+  const label = SIGNAL_LABELS[item.signal ?? ""] ?? item.signal;
+  return `<p class="why">⚠ ${label ? `<b>${escapeHtml(label)}</b>${weight ? ` <span class="weight">(+${weight})</span>` : ""}: ` : ""}${escapeHtml(item.why)}</p>`;
 }
 
 /** One self-contained page: summary, a step strip, and the stage → step tree with every detail. */
@@ -43,7 +51,7 @@ export function renderReport({ trace, diagnosis, replay }: Analysis): string {
     return `<details class="${classes}" id="step-${step.id}"${step.id === onset ? " open" : ""}>
 <summary><span class="kind" style="background:${KIND_COLOURS[step.kind]}">${step.kind}</span> <b>${step.id}</b> <span class="actor">${escapeHtml(step.actor)}</span> ${badges(step.id)} <span class="headline">${escapeHtml(headline.replace(/\s+/g, " ").slice(0, 160))}</span></summary>
 <div class="body">
-${evidenceFor(step.id).map((item) => `<p class="why">⚠ ${escapeHtml(item.why)}</p>`).join("\n")}
+${evidenceFor(step.id).map(evidenceLine).join("\n")}
 ${step.thought ? `<h4>Thought</h4><pre>${escapeHtml(cut(step.thought))}</pre>` : ""}
 ${step.text ? `<h4>Message</h4><pre>${escapeHtml(cut(step.text))}</pre>` : ""}
 ${step.tool ? `<h4>Action: ${escapeHtml(step.tool.name)}${step.tool.id ? ` <code>${escapeHtml(step.tool.id)}</code>` : ""}</h4><pre>${escapeHtml(cut(step.tool.command ?? JSON.stringify(step.tool.args ?? {}, null, 2)))}</pre>` : ""}
@@ -51,6 +59,13 @@ ${step.observation ? `<h4>Observation${step.observation.is_error ? " (error)" : 
 <p class="source">source: <code>${escapeHtml(sourceText(step))}</code>${step.timestamp ? ` · ${escapeHtml(step.timestamp)}` : ""}</p>
 </div></details>`;
   };
+
+  const suspects = rankedSuspects(diagnosis);
+  const whyOnset = suspects.length
+    ? `<p><b>Why this onset:</b> each piece of evidence counts toward calling its step the onset (weight in brackets); the best-scoring agent step wins, the earliest on a tie, and the critic checks it.</p><ul class="suspects">${suspects
+        .map((suspect) => `<li><a href="#step-${suspect.step_id}">step ${suspect.step_id}</a> (${suspect.weight}${suspect.step_id === onset ? ", onset" : ""}): ${suspect.items.filter((item) => evidenceWeight(item) > 0).map((item) => escapeHtml(SIGNAL_LABELS[item.signal ?? ""] ?? item.signal ?? "evidence")).join(", ")}</li>`)
+        .join("")}</ul>`
+    : "";
 
   const stageHtml = (stage: Stage) => {
     const steps = trace.steps.filter((step) => step.id >= stage.start_step_id && step.id <= stage.end_step_id);
@@ -80,7 +95,7 @@ details.step{margin:2px 0 2px 12px;border-radius:4px} details.step>summary{curso
 details.step.in-chain>summary{background:#fff0ef} details.step.is-onset>summary{background:#ffd9d6;font-weight:600}
 .body{margin:0 0 8px 24px}.kind{color:#fff;border-radius:3px;padding:0 5px;font-size:11px}
 .badge{border-radius:3px;padding:0 5px;font-size:11px;margin-left:4px;color:#fff}.onset{background:#d9342b}.chain{background:#f08a84}.incorrect{background:#c0392b}.unuseful{background:#999}
-.actor{color:#777;font-size:12px}.headline{color:#444;font-family:ui-monospace,monospace;font-size:12px}.why{color:#a0281f;margin:4px 0}.source{color:#777;font-size:12px}
+.actor{color:#777;font-size:12px}.headline{color:#444;font-family:ui-monospace,monospace;font-size:12px}.why{color:#a0281f;margin:4px 0}.weight{color:#777;font-size:12px}.suspects{margin:4px 0 8px 0}.source{color:#777;font-size:12px}
 .legend span{display:inline-block;margin-right:10px;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:3px;border-radius:2px}
 </style></head><body>
 <h1>CodeTracer diagnosis</h1>
@@ -90,7 +105,8 @@ details.step.in-chain>summary{background:#fff0ef} details.step.is-onset>summary{
 ${diagnosis.onset ? `<p><b>Onset:</b> <a href="#step-${diagnosis.onset.step_id}">step ${diagnosis.onset.step_id}</a> (stage ${diagnosis.onset.stage_id}, confidence ${diagnosis.onset.confidence.toFixed(2)}) — ${escapeHtml(diagnosis.onset.summary)}</p>` : `<p><b>Onset:</b> none found${diagnosis.failed === false ? " (the run passed)" : ""}</p>`}
 <p><b>Category:</b> ${escapeHtml(diagnosis.failure_category)} · <b>Error chain:</b> ${diagnosis.error_chain.map((id) => `<a href="#step-${id}">${id}</a>`).join(" → ") || "—"}</p>
 <p><b>Incorrect:</b> ${diagnosis.incorrect_step_ids.join(", ") || "—"} · <b>Unuseful:</b> ${diagnosis.unuseful_step_ids.join(", ") || "—"}</p>
-${replay.resumable ? `<p><b>Replay:</b> resume after step ${replay.resume_after_step_id} with a budget of ${replay.budget.steps} steps.</p><pre>${escapeHtml(replay.guidance)}</pre>` : ""}
+${whyOnset}
+${replay.resumable ? `<p><b>Replay:</b> resume after step ${replay.resume_after_step_id} with a budget of ${replay.budget.steps} steps (<code>replay.messages.json</code> holds the conversation up to there, in OpenAI chat format, with this guidance last).</p><pre>${escapeHtml(replay.guidance)}</pre>` : ""}
 ${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((round) => `round ${round.round}: onset ${round.proposed_onset ?? "none"} ${round.accepted ? "accepted" : `rejected (${escapeHtml(round.objection ?? "")})`}`).join("; ")}</p>` : ""}
 </div>
 <div class="legend">${Object.entries(KIND_COLOURS).map(([kind, colour]) => `<span><i style="background:${colour}"></i>${kind}</span>`).join("")}<span>red outline: onset · pink: error chain</span></div>
