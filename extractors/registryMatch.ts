@@ -66,5 +66,22 @@ export async function matchRegisteredSpec(
     if (!version || (!options.includeBuiltin && version.trigger === "builtin")) continue;
     if ((await detectSpec(version.spec, run)) > 0) return { version, similarity: Math.round(similarity * 1000) / 1000 };
   }
+  return declaredMatch(registry, run, best, options.includeBuiltin);
+}
+
+/** Below this detect score a spec's own declaration (files and keys) does not claim a run. */
+const DECLARED_DETECT = 0.9;
+const MAX_DECLARED_CHECKED = 100;
+
+/**
+ * A spec that has parsed no run yet (imported by a user) has no fingerprint to be found by; it still
+ * claims runs that have the files and keys its `detect` section declares.
+ */
+async function declaredMatch(registry: ExtractorRegistry, run: RunFiles, seen: Map<string, number>, includeBuiltin: boolean): Promise<SpecMatch | undefined> {
+  for (const summary of registry.list().slice(0, MAX_DECLARED_CHECKED)) {
+    if (seen.has(summary.extractor_id) || summary.runs > 0 || (!includeBuiltin && summary.last_trigger === "builtin")) continue;
+    const version = registry.latest(summary.extractor_id);
+    if (version && (await detectSpec(version.spec, run)) >= DECLARED_DETECT) return { version, similarity: 0 };
+  }
   return undefined;
 }

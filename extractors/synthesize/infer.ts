@@ -161,7 +161,9 @@ function callAround(name: FieldStats, siblings: FieldStats[], inElement: boolean
   const parent = parentOf(name);
   const near = siblings.filter((entry) => parentOf(entry) === parent && entry.path !== name.path);
   const args = pick(near, (entry) => (has(lastTokens(entry), ARGS_WORDS) ? 2 + (entry.objects > 0 || entry.jsonStrings > 0 ? 1 : 0) : 0));
-  const id = pick(near, (entry) => (entry.strings > 0 && (squash(lastSegment(entry)) === "id" || REFERENCE_ID_KEYS.has(squash(lastSegment(entry)))) ? 1 : 0));
+  // The call's id sits beside its name or one level up (OpenAI: {id, function: {name, arguments}}).
+  const around = siblings.filter((entry) => entry.path !== name.path && (parentOf(entry) === parent || parent.startsWith(`${parentOf(entry)}/`) || parentOf(entry) === ""));
+  const id = pick(around, (entry) => (entry.strings > 0 && (squash(lastSegment(entry)) === "id" || REFERENCE_ID_KEYS.has(squash(lastSegment(entry)))) ? 2 - 0.5 * (name.segments.length - entry.segments.length) : 0));
   // Only a call element (one of several in a record) carries its own result; a record's result is the observation.
   const result = !inElement ? undefined : pick(
     siblings.filter((entry) => entry.path !== name.path && entry.path !== args?.path),
