@@ -14,6 +14,7 @@ export function behaviourSignals(context: RunContext): Signal[] {
     ...rewrites(context),
     ...unverifiedCompletion(context),
     ...unusedArtifacts(context),
+    ...fruitlessCalls(context),
   ];
 }
 
@@ -128,17 +129,32 @@ function rewrites({ steps, facts }: RunContext): Signal[] {
 }
 
 const CLAIM = /\b(successfully|complete[ds]?|done|finished|implemented|created|ready|works|working|all (?:tests|requirements|checks)|accomplished|solved)\b|✅/i;
+const PLAN_TOOL = /^(todowrite|update_plan|plan)$/i;
 
-/** The run ends with the agent claiming success, with no check of what it made since its last change. */
+/**
+ * The run ends with the agent claiming success: in its last message, or by marking its whole plan
+ * done (Claude Code's TodoWrite) after its last change. Incorrect in a failed run; worse when nothing
+ * checked what it made since its last change.
+ */
 function unverifiedCompletion({ steps, facts, outcomes, failed }: RunContext): Signal[] {
   if (failed !== true) return [];
-  const lastAction = findLastIndex(steps, (step) => isAgent(step) && !!step.tool);
-  const claim = steps.findIndex((step, index) => index > lastAction && isAgent(step) && !step.tool && CLAIM.test(step.text ?? ""));
-  if (claim < 0) return [];
+  const lastAction = findLastIndex(steps, (step, index) => isAgent(step) && !!step.tool && facts[index]!.kind !== "message");
   const lastChange = findLastIndex(steps, (step, index) => isAgent(step) && facts[index]!.kind === "change");
-  const verified = steps.some((step, index) => index > lastChange && index < claim && facts[index]!.kind === "verify" && outcomes[index]!.progress);
-  const why = verified ? "declares the task complete, but the failing checks show it is not" : "declares the task complete without checking what it made since its last change";
-  return [{ step_id: steps[claim]!.id, signal: "unverified_completion", why }];
+  const claims = [
+    steps.findIndex((step, index) => index > lastAction && isAgent(step) && !step.tool && CLAIM.test(step.text ?? "")),
+    findLastIndex(steps, (step, index) => index > lastChange && isAgent(step) && PLAN_TOOL.test(step.tool?.name ?? "") && planAllDone(step.tool?.args)),
+  ].filter((index) => index >= 0);
+  return claims.map((claim) => {
+    const verified = steps.some((step, index) => index > lastChange && index < claim && facts[index]!.kind === "verify" && outcomes[index]!.progress);
+    const why = verified ? "declares the task complete, but the failing checks show it is not" : "declares the task complete without checking what it made since its last change";
+    return { step_id: steps[claim]!.id, signal: "unverified_completion" as const, why };
+  });
+}
+
+/** A plan whose every item is marked completed. */
+function planAllDone(args: unknown): boolean {
+  const todos = (args as { todos?: unknown } | undefined)?.todos;
+  return Array.isArray(todos) && todos.length > 0 && todos.every((todo) => (todo as { status?: unknown })?.status === "completed");
 }
 
 /** Scripts and files the agent wrote and then never ran, read, or used again (and no check names). */
@@ -156,6 +172,28 @@ function unusedArtifacts({ steps, facts, targets }: RunContext): Signal[] {
       });
       if (!usedLater) signals.push({ step_id: step.id, signal: "unused_artifact", why: `writes ${name}, which nothing later runs, reads or uses` });
     }
+  });
+  return signals;
+}
+
+/** Output that says a probe found nothing or could not even start. */
+const NOTHING_FOUND = /^\s*(\(\w+ completed with no output\)|no (files|matches) found|\s*)\s*$/i;
+const PROBE_FAILED = /command not found|No such process|is not running|not installed/i;
+
+/**
+ * Calls that gathered nothing: a search that came back empty right after another empty one (a loop
+ * of guesses), or a probe of a tool or process that is not there.
+ */
+function fruitlessCalls({ steps, facts, outcomes }: RunContext): Signal[] {
+  const signals: Signal[] = [];
+  let previousEmpty = false;
+  steps.forEach((step, index) => {
+    if (!isAgent(step) || !step.tool || facts[index]!.kind === "message" || facts[index]!.malformed) return;
+    const text = step.observation?.text ?? "";
+    const empty = facts[index]!.kind === "explore" && !outcomes[index]!.error && NOTHING_FOUND.test(text.replace(/\[metadata\].*$/s, ""));
+    if (empty && previousEmpty) signals.push({ step_id: step.id, signal: "fruitless_call", why: "another search that finds nothing, right after one that found nothing" });
+    else if (outcomes[index]!.error && facts[index]!.kind !== "change" && PROBE_FAILED.test(text.slice(0, 300))) signals.push({ step_id: step.id, signal: "fruitless_call", why: `probes for something that is not there: ${quote(text)}` });
+    previousEmpty = empty;
   });
   return signals;
 }

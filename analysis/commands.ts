@@ -100,7 +100,8 @@ function changedOperands(program: string, args: string[]): string[] {
   if (program === "ffmpeg" || program === "convert" || program === "magick" || program === "sox") return operands.slice(-1);
   if (program === "wget") return outputOption(args, ["-O", "--output-document"]).filter((file) => file !== "-");
   if (program === "tar" || program === "unzip") return outputOption(args, ["-C", "-d"]);
-  if (program === "chmod" || program === "chown" || program === "chgrp") return operands.slice(1);
+  // Permissions and owners change, contents do not: nothing is written that a check could read.
+  if (program === "chmod" || program === "chown" || program === "chgrp") return [];
   if (["kill", "pkill", "killall", "systemctl", "service", "useradd", "usermod", "groupadd", "passwd", "chpasswd", "crontab", "openssl", "nginx"].includes(program)) return [];
   return operands;
 }

@@ -25,7 +25,8 @@ export type SignalKind =
   | "overwritten_edit"
   | "reverted_edit"
   | "unverified_completion"
-  | "unused_artifact";
+  | "unused_artifact"
+  | "fruitless_call";
 
 /** One piece of evidence about one step. */
 export interface Signal {
@@ -103,7 +104,7 @@ function callSignals({ steps, facts, outcomes }: RunContext): Signal[] {
 }
 
 /** The making of what the checks test: its first step, and every later step that reworked it. */
-function lineageSignals({ steps, provenance: made, targets, facts }: RunContext): Signal[] {
+function lineageSignals({ steps, provenance: made, facts }: RunContext): Signal[] {
   const ids = [...made.lineage.keys()].sort((a, b) => a - b);
   if (ids.length > 0) {
     const [first, ...rest] = ids;
@@ -112,8 +113,7 @@ function lineageSignals({ steps, provenance: made, targets, facts }: RunContext)
       ...rest.map((id) => ({ step_id: id, signal: "target_write" as const, why: made.lineage.get(id)! })),
     ];
   }
-  if (targets.paths.length > 0 || targets.modules.length > 0) return [];
-  // Nothing names what the run had to make: the first real implementation step stands in for it.
+  // Nothing the agent made is named by the task or the checks: the first real implementation step stands in for it.
   const index = steps.findIndex((step, at) => isAgent(step) && facts[at]!.kind === "change" && facts[at]!.purpose === "implementation" && facts[at]!.writes.some(isWorkspaceFile));
   return index >= 0 ? [{ step_id: steps[index]!.id, signal: "first_implementation", why: `first implementation step: writes ${facts[index]!.writes.map(basename).join(", ")}` }] : [];
 }

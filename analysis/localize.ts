@@ -105,7 +105,7 @@ function unusefulSteps(context: RunContext, signals: Signal[], onsetId: number |
     if (fact.malformed && (onsetId === undefined || step.id < onsetId)) ids.add(step.id);
     if (fact.malformed && onsetId !== undefined && step.id > onsetId && fact.intent === "explore") ids.add(step.id);
   });
-  for (const id of [...idsOf(signals, "repeated_call"), ...idsOf(signals, "unused_artifact")]) if (id !== onsetId) ids.add(id);
+  for (const id of [...idsOf(signals, "repeated_call"), ...idsOf(signals, "unused_artifact"), ...idsOf(signals, "fruitless_call")]) if (id !== onsetId) ids.add(id);
   return [...ids].sort((a, b) => a - b);
 }
 

@@ -30,6 +30,7 @@ export const DEFAULT_WEIGHTS: Record<SignalKind, number> = {
   overwritten_edit: 0,
   reverted_edit: 0,
   unused_artifact: 0,
+  fruitless_call: 0,
 };
 
 /** Extra weight for a derailment that explains why the checked result was never made. */

@@ -20,6 +20,7 @@ export const SIGNAL_LABELS: Record<string, string> = {
   overwritten_edit: "overwritten later",
   reverted_edit: "reverted later",
   unused_artifact: "never used",
+  fruitless_call: "gathered nothing",
   llm_localizer: "LLM localizer",
 };
 
