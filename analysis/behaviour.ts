@@ -44,7 +44,7 @@ const WORKAROUND_WINDOW = 4;
  * After something failed, the agent replaced the real thing with a stand-in (mock data, a simulated
  * result, a demo file): the run can no longer do what was asked, however well the rest goes.
  */
-function workarounds({ steps, facts, outcomes }: RunContext): Signal[] {
+function workarounds({ steps, facts, outcomes, provenance: made }: RunContext): Signal[] {
   let narrative = "";
   const recentFailures: number[] = [];
   for (let index = 0; index < steps.length; index += 1) {
@@ -55,7 +55,9 @@ function workarounds({ steps, facts, outcomes }: RunContext): Signal[] {
     const fact = facts[index]!;
     const said = `${narrative} ${fact.writes.map(basename).join(" ")} ${(fact.content ?? "").slice(0, 400)}`;
     const failedBefore = recentFailures.length > 0;
-    if ((fact.kind === "change" || fact.intent === "change") && FABRICATION.test(said) && (failedBefore || GIVING_UP.test(narrative))) {
+    // A stand-in matters when it went into the result (or when nothing says what the result is).
+    const feedsResult = made.lineage.size === 0 || made.lineage.has(step.id);
+    if ((fact.kind === "change" || fact.intent === "change") && feedsResult && FABRICATION.test(said) && (failedBefore || GIVING_UP.test(narrative))) {
       const word = FABRICATION.exec(said)![0];
       return [{ step_id: step.id, signal: "workaround_fabrication", why: `after a failure the agent substitutes a stand-in ("${word}") for the real thing: ${quote(callText(step))}` }];
     }

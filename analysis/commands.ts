@@ -67,7 +67,7 @@ export function commandFacts(simple: SimpleCommand, piped = false): CommandFacts
   if (PAGERS_AND_REPLS.has(program)) return facts("explore", "inspection", { reads: operands, interactive: waitsForHuman(program, operands, piped) });
   if (program === "tee") return facts("change", "implementation", { writes: operands });
   if (BUILD_PROGRAMS.has(program)) return facts("change", "implementation", { writes: outputOption(args) });
-  if (CHANGE_PROGRAMS.has(program)) return facts("change", program === "systemctl" || program === "service" ? "environment_setup" : "implementation", { writes: changedOperands(program, args) });
+  if (CHANGE_PROGRAMS.has(program)) return facts("change", program === "systemctl" || program === "service" ? "environment_setup" : "implementation", { writes: changedOperands(program, args), reads: sourceOperands(program, args) });
   if (SETUP_PROBES.has(program)) return facts("explore", "environment_setup", { reads: operands });
   if (ENV_BUILTINS.has(program)) return facts("other", "environment_setup");
   if (program === "env" || program === "printenv") return facts("explore", "environment_setup");
@@ -104,6 +104,13 @@ function changedOperands(program: string, args: string[]): string[] {
   if (program === "chmod" || program === "chown" || program === "chgrp") return [];
   if (["kill", "pkill", "killall", "systemctl", "service", "useradd", "usermod", "groupadd", "passwd", "chpasswd", "crontab", "openssl", "nginx"].includes(program)) return [];
   return operands;
+}
+
+/** The files a converting or copying command reads to make its output (`ffmpeg -i in.mp4 … out.mp4`, `cp a b`). */
+function sourceOperands(program: string, args: string[]): string[] {
+  if (program === "ffmpeg") return args.flatMap((arg, index) => (arg === "-i" && args[index + 1] ? [args[index + 1]!] : []));
+  if (["cp", "mv", "ln", "install", "rsync", "convert", "magick", "sox"].includes(program)) return operandsOf(args).slice(0, -1);
+  return [];
 }
 
 /** The value of an output option (`-o out`, `-oout`, `--output=out`). */
