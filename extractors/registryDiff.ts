@@ -25,8 +25,8 @@ export function lineDiff(before: string, after: string): DiffLine[] {
       lines.push({ op: " ", text: a[i]! });
       i += 1;
       j += 1;
-    } else if (j < b.length && (i === a.length || table[i]![j + 1]! >= table[i + 1]![j]!)) lines.push({ op: "+", text: b[j++]! });
-    else lines.push({ op: "-", text: a[i++]! });
+    } else if (i < a.length && (j === b.length || table[i + 1]![j]! >= table[i]![j + 1]!)) lines.push({ op: "-", text: a[i++]! });
+    else lines.push({ op: "+", text: b[j++]! });
   }
   return fold(lines);
 }

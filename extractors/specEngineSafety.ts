@@ -78,8 +78,10 @@ function backtrackingProblem(pattern: string): string | undefined {
     }
     const quantifierLength = quantifierAt(pattern, i);
     if (quantifierLength > 0) {
-      if (lastClosed && lastClosed.quantified) return "nested quantifier (a quantified group containing a quantifier) can backtrack catastrophically";
-      if (lastClosed && lastClosed.alternation) return "quantified alternation can backtrack catastrophically";
+      // An optional group (`?`, `{0,1}`) is tried at most twice; only repetition can blow up.
+      const repeats = !/^(\?|\{0,1\}|\{1\}|\{0\})$/.test(pattern.slice(i, i + quantifierLength));
+      if (repeats && lastClosed && lastClosed.quantified) return "nested quantifier (a quantified group containing a quantifier) can backtrack catastrophically";
+      if (repeats && lastClosed && lastClosed.alternation) return "quantified alternation can backtrack catastrophically";
       top.quantified = true;
       i += quantifierLength - 1;
       if (pattern[i + 1] === "?") i += 1; // lazy modifier
