@@ -48,7 +48,7 @@ export function localizeOffline(input: LocalizeInput, constraints: Constraints =
   }
   const onsetId = best.step_id;
   const incorrect = incorrectSteps(context, signals, onsetId).filter((id) => id === onsetId || !constraints.notIncorrect?.includes(id));
-  const chain = errorChain(context, signals, onsetId, incorrect);
+  const chain = errorChain(context, onsetId, incorrect);
   return {
     failed: context.failed,
     onset: {
@@ -109,11 +109,13 @@ function unusefulSteps(context: RunContext, signals: Signal[], onsetId: number |
   return [...ids].sort((a, b) => a - b);
 }
 
-/** From the onset through the steps that carried the error forward, to the last one (the symptom). */
-function errorChain(context: RunContext, signals: Signal[], onsetId: number, incorrect: number[]): number[] {
+/**
+ * From the onset through the steps that carried the error forward (later incorrect steps, and later
+ * work on what the checks test), in order; the last one is where it last showed before the checks.
+ */
+function errorChain(context: RunContext, onsetId: number, incorrect: number[]): number[] {
   const lineage = [...context.provenance.lineage.keys()].filter((id) => id > onsetId);
-  const carried = unique([onsetId, ...incorrect.filter((id) => id > onsetId), ...lineage]);
-  return carried;
+  return unique([onsetId, ...incorrect.filter((id) => id > onsetId), ...lineage]);
 }
 
 /** Sure when one step stands out; unsure when another step scores almost as well. */
