@@ -1,6 +1,7 @@
 import { fingerprintRun, fingerprintText } from "../extractors/fingerprint.js";
 import { knownFormats } from "../extractors/index.js";
 import { ExtractorRegistry, specHash, type ActiveSpec, type Trigger } from "../extractors/registry.js";
+import { matchRegisteredSpec } from "../extractors/registryMatch.js";
 import type { RunFiles } from "../extractors/types.js";
 import { evolveSpec, withId } from "../graphs/evolve.js";
 import { MAX_EVOLVE_ATTEMPTS, required, type DiagnoseStateType, type DiagnoseUpdate } from "../graphs/state.js";
@@ -20,6 +21,11 @@ export async function evolveExtractor(state: DiagnoseStateType): Promise<Diagnos
   const run = required(state.run, "run");
   const previous = state.activeSpec;
   const readPoorly = state.validation !== undefined && !state.validation.ok;
+  // Another analysis (a batch runs several at once) may have registered an extractor for this format meanwhile.
+  if (!previous && !readPoorly) {
+    const registered = await registeredMatch(state, run);
+    if (registered) return registered;
+  }
   const config = resolveLlmConfig(state.options.llm);
   const evolution = await evolveSpec(run, { specId: previous?.spec.id ?? "synth-llm", ...(config ? { llm: { config } } : {}) });
   const best = evolution.best;
@@ -34,6 +40,24 @@ export async function evolveExtractor(state: DiagnoseStateType): Promise<Diagnos
     activeSpec: { spec, version, trigger, reused: false, metrics: best.metrics, persisted: state.options.remember },
     evolveAttempts: state.evolveAttempts + 1,
   };
+}
+
+async function registeredMatch(state: DiagnoseStateType, run: RunFiles): Promise<DiagnoseUpdate | undefined> {
+  if (!state.options.remember) return undefined;
+  const fingerprint = state.runFingerprint?.keys ? { files: state.runFingerprint.files, keys: state.runFingerprint.keys, lines: state.runFingerprint.lines ?? [] } : await fingerprintRun(run);
+  const registry = ExtractorRegistry.open(state.options.home);
+  try {
+    const match = await matchRegisteredSpec(state.options.home, registry, run, fingerprint, { includeBuiltin: state.options.builtin });
+    if (!match) return undefined;
+    const { version } = match;
+    return {
+      extractorId: specExtractorId(version.extractor_id, version.version),
+      activeSpec: { spec: version.spec, version: version.version, trigger: version.trigger, reused: true, similarity: match.similarity, persisted: true },
+      evolveAttempts: state.evolveAttempts + 1,
+    };
+  } finally {
+    registry.close();
+  }
 }
 
 /** The new version's number: registered under --home, or only in memory when the analysis must not be remembered. */

@@ -277,7 +277,8 @@ function specFor(stream: RecordStream, run: RunFiles, streamInput: StreamInput, 
   return {
     id: `synth-${slug(name)}-${hash}`,
     format: `${family === "blocks" ? "content blocks of " : ""}${stream.decode === "jsonl" ? "JSON lines" : "JSON records"}${where} in ${files} (synthesized)`,
-    description: `Induced offline from ${stream.count} records of ${stream.files}${where}.`,
+    // Nothing run-specific (counts, names) in the spec: two runs of one format induce the same spec, hence one version.
+    description: `Induced offline (${family} family) from the records of ${files}${where}.`,
     detect: { keys: requiredKeys(stream.sample) },
     streams: [fixed],
     ...(userValue ? { task: { from_step_actor: userValue } } : {}),
