@@ -13,8 +13,8 @@ import { validateSpec } from "../extractors/synthesize/validate.js";
  *   START → synthesize → validate ─┬─ good / out of repairs → END
  *                                  └─ poor → repair → validate   (bounded)
  *
- * `synthesize` writes candidates offline (schema induction) and, when an LLM is configured, asks it
- * for one more; `validate` scores them with the one validator and keeps the best; `repair` sends the
+ * `synthesize` writes candidates offline (schema induction) and, when an LLM is configured and
+ * induction did not already read the run well, asks it for one more; `validate` scores them with the one validator and keeps the best; `repair` sends the
  * best spec and its problems back to the LLM. Offline there is nothing to repair with, so a poor best
  * ends the loop at once.
  */
@@ -40,7 +40,8 @@ export type EvolveStateType = typeof EvolveState.State;
 async function synthesize(state: EvolveStateType): Promise<Partial<EvolveStateType>> {
   const induced = await induceSpecs(state.run);
   const log = [`offline induction: ${induced.length} candidate specs`];
-  if (!state.llm) return { candidates: induced, log };
+  // The LLM is for the hard cases: when induction already reads the run well, it is not asked.
+  if (!state.llm || isGood(induced[0])) return { candidates: induced, log };
   const attempt = await llmSpec(state.run, { ...state.llm, specId: state.specId });
   if (!attempt.spec) return { candidates: induced, log: [...log, `LLM: ${attempt.error}`] };
   const { metrics } = await validateSpec(attempt.spec, state.run);
@@ -61,11 +62,13 @@ async function repair(state: EvolveStateType): Promise<Partial<EvolveStateType>>
   return { repairs, candidates: [{ spec: attempt.spec, metrics, origin: "llm_repair", rank: rankOf(attempt.spec, metrics) }], log: [`repair ${repairs}: scored ${metrics.score}`] };
 }
 
+function isGood(candidate: ScoredSpec | undefined): boolean {
+  return candidate !== undefined && candidate.metrics.acceptable && candidate.metrics.score >= GOOD_SCORE;
+}
+
 /** Good enough, or nothing left to try: stop. Poor with an LLM and repairs left: repair. */
 function routeValidation(state: EvolveStateType): "good" | "poor" {
-  const best = state.best;
-  const good = best !== undefined && best.metrics.acceptable && best.metrics.score >= GOOD_SCORE;
-  return good || !state.llm || state.repairs >= MAX_REPAIRS ? "good" : "poor";
+  return isGood(state.best) || !state.llm || state.repairs >= MAX_REPAIRS ? "good" : "poor";
 }
 
 export const evolveGraph = new StateGraph(EvolveState)

@@ -92,6 +92,14 @@ describe("LLM extractor synthesis", () => {
     expect(evolution.best?.metrics).toMatchObject({ acceptable: true, coverage: 1, tool_steps: 2, paired: 1 });
   });
 
+  it("the LLM is not asked when offline induction already reads the run well", async () => {
+    server = await startMockOpenAI([]);
+    const run = await discoverRun(path.join(REPO, "tests/fixtures/unseen/openai-support-agent.json"));
+    const evolution = await evolveSpec(run, { specId: "support", llm: { config: configFor(server) } });
+    expect(server.requests).toHaveLength(0);
+    expect(evolution.best?.origin).toBe("records");
+  });
+
   it("the repair loop is bounded: a model that never gets it right is asked 1 + MAX_REPAIRS times", async () => {
     server = await startMockOpenAI(() => jsonReply(BAD_SPEC));
     const run = await discoverRun(await logRun());
