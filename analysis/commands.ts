@@ -62,7 +62,7 @@ export function commandFacts(simple: SimpleCommand, piped = false): CommandFacts
   if (program === "sqlite3") return sqliteFacts(args);
   if (args.includes("--version") || args.includes("--help") || args.includes("-version") || (args.length === 1 && args[0] === "-V")) return facts("explore", "environment_setup");
   if (PACKAGE_MANAGERS.has(program)) return packageFacts(program, args);
-  if (TEST_RUNNERS.has(program) || isTestInvocation(program, args)) return facts("verify", "verification", { reads: operands });
+  if (TEST_RUNNERS.has(program) || isTestInvocation(program, args)) return facts("verify", "verification", { reads: operands, runs: operands.filter((operand) => /\.\w+$/.test(operand)) });
   if (EDITORS.has(program)) return editorFacts(args);
   if (PAGERS_AND_REPLS.has(program)) return facts("explore", "inspection", { reads: operands, interactive: waitsForHuman(program, operands, piped) });
   if (program === "tee") return facts("change", "implementation", { writes: operands });
@@ -74,7 +74,7 @@ export function commandFacts(simple: SimpleCommand, piped = false): CommandFacts
   if (EXPLORE_PROGRAMS.has(program)) return facts("explore", "inspection", { reads: operands });
   if (INTERPRETERS.has(program) || /^python\d/.test(program)) return interpreterFacts(program, args, piped);
   // Running a program of the workspace (`./solve`, `bin/tool x`): it exercises the result.
-  if (program.startsWith("./") || simple.argv[0]?.includes("/")) return facts("verify", "verification", { runs: [simple.argv[0]!] });
+  if (program.startsWith("./") || simple.argv[0]?.includes("/")) return facts("verify", "verification", { runs: [simple.argv[0]!], reads: [simple.argv[0]!] });
   return facts("other", "implementation", { reads: operands });
 }
 

@@ -74,9 +74,13 @@ function onsetExplainsMissingResult(context: RunContext, onsetId: number): boole
   return !context.provenance.touchedTargets || context.derailment?.start === onsetId;
 }
 
+/** A run of tests (a test runner or a test script), as opposed to merely running the program. */
+const TEST_RUN = /\b(pytest|py\.test|unittest|jest|mocha|vitest|ctest|go test|cargo test|npm test|make (test|check))\b|(^|[\s/])test_[\w-]*\.(py|sh|js)\b|[\w-]+_test\.(py|go|js)\b/;
+
 /**
- * A step that wrote a file is vindicated when a later check of that same file succeeded (and the file
- * was not changed in between) while the run's failing checks do not name that file.
+ * A step that wrote a file is vindicated when a later test run that reads that same file succeeded
+ * (and the file was not changed in between) while the run's failing checks do not name that file.
+ * Merely running the program without errors proves nothing about its output.
  */
 function vindicatedLater(context: RunContext, stepId: number): boolean {
   const index = context.steps.findIndex((step) => step.id === stepId);
@@ -85,7 +89,8 @@ function vindicatedLater(context: RunContext, stepId: number): boolean {
   for (let later = index + 1; later < context.steps.length; later += 1) {
     const fact = context.facts[later]!;
     if (fact.writes.some((file) => written.includes(file))) return false;
-    if (fact.kind === "verify" && context.outcomes[later]!.progress && fact.reads.some((file) => written.includes(file))) return true;
+    const command = context.steps[later]!.tool?.command ?? "";
+    if (fact.kind === "verify" && context.outcomes[later]!.progress && TEST_RUN.test(command) && fact.reads.some((file) => written.includes(file))) return true;
   }
   return false;
 }

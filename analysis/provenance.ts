@@ -51,7 +51,7 @@ export function provenance(steps: Step[], facts: StepFacts[], targets: Targets):
       for (const script of view.runs) {
         const scriptKey = key(script);
         const text = contentOf.get(scriptKey);
-        const named = text !== undefined ? [...files].find((file) => mentions(text, file)) : undefined;
+        const named = text !== undefined ? [...files].find((file) => mentions(text, file) || importsModuleOf(text, file)) : undefined;
         if (named || files.has(scriptKey)) {
           files.add(scriptKey);
           if (!lineage.has(view.step.id)) lineage.set(view.step.id, named ? `runs ${basename(script)}, which writes ${basename(named)}` : `runs ${basename(script)}`);
@@ -79,19 +79,17 @@ export function provenance(steps: Step[], facts: StepFacts[], targets: Targets):
 }
 
 /**
- * Targets that are results rather than inputs: a file the agent read before ever writing it was there
- * from the start (the task's input data), so a script naming it reads it rather than makes it.
+ * Targets that are results rather than inputs: a file the agent read or ran before it changed
+ * anything was there from the start (the task's input data, a provided script), so a script naming
+ * it reads it rather than makes it.
  */
 function outputTargets(views: StepView[], targets: Targets): string[] {
-  const readFirst = new Set<string>();
-  const written = new Set<string>();
+  const present = new Set<string>();
   for (const view of views) {
-    if (!view.facts.malformed && view.step.observation && !view.step.observation.is_error) {
-      for (const file of view.reads) if (!written.has(key(file))) readFirst.add(key(file));
-    }
-    for (const file of view.writes) written.add(key(file));
+    if (view.facts.kind === "change") break;
+    if (!view.facts.malformed && view.step.observation && !view.step.observation.is_error) for (const file of view.reads) present.add(key(file));
   }
-  return targets.paths.filter((target) => basename(target).includes(".") && !readFirst.has(key(target)));
+  return targets.paths.filter((target) => basename(target).includes(".") && !present.has(key(target)));
 }
 
 function agentViews(steps: Step[], facts: StepFacts[]): StepView[] {
@@ -145,6 +143,12 @@ function mentions(text: string, file: string): boolean {
   const name = basename(file);
   if (text.includes(file)) return true;
   return name.includes(".") && name.length > 3 && new RegExp(`(^|[^\\w.-])${escapeRegExp(name)}($|[^\\w-])`).test(text);
+}
+
+/** Does a script import the module a followed Python file defines (`from book_scraper import …`)? */
+function importsModuleOf(text: string, file: string): boolean {
+  const module = /^([A-Za-z_]\w*)\.py$/.exec(basename(file))?.[1];
+  return module !== undefined && new RegExp(`^\\s*(from\\s+${module}\\s+import|import\\s+${module}\\b)`, "m").test(text);
 }
 
 function escapeRegExp(text: string): string {
