@@ -38,6 +38,8 @@ export interface EvalRun {
   stages?: {
     gold: number[];
     predicted: number[];
+    /** The trivial segmentation the issue compares with: a boundary every 2 steps. */
+    everyTwo: number[];
     /** Gold boundaries as annotated, before projection onto the extracted steps. */
     raw: number[];
     unit: ReferenceUnit;
@@ -163,7 +165,8 @@ function replayProblems(analysis: Analysis): string[] {
 function stageBoundaries(record: ManifestRecord, analysis: Analysis): EvalRun["stages"] {
   const { steps, run, stages } = analysis.trace;
   const predicted = boundariesOf(stages.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id })));
-  const common = { predicted, dialect: dialectOf(run.format, steps), steps: steps.length };
+  const everyTwo = steps.filter((_, index) => index > 0 && index % 2 === 0).map((step) => step.id);
+  const common = { predicted, everyTwo, dialect: dialectOf(run.format, steps), steps: steps.length };
   if (record.labels.stages?.length) {
     const gold = record.labels.stages
       .map((stage) => ({ start: resolveRef(stage.start, steps), end: resolveRef(stage.end, steps) }))

@@ -35,6 +35,8 @@ export interface StageScores {
   exact: PRF;
   within1: PRF;
   raw: { exact: PRF; within1: PRF };
+  /** The trivial baseline, a boundary every 2 steps, scored the same two ways. */
+  everyTwo: { exact: PRF; within1: PRF; raw: { exact: PRF; within1: PRF } };
   /** Runs whose annotation was in another unit and was projected, by unit. */
   projected: Record<string, number>;
 }
@@ -104,12 +106,17 @@ function stageScores(runs: EvalRun[]): StageScores | undefined {
   if (segmented.length === 0) return undefined;
   const projected: Record<string, number> = {};
   for (const run of segmented) if (run.stages!.unit !== "steps") projected[run.stages!.unit] = (projected[run.stages!.unit] ?? 0) + 1;
-  const f1 = (gold: (run: EvalRun) => number[], tolerance: number) => meanPRF(segmented.map((run) => boundaryPRF(run.stages!.predicted, gold(run), tolerance)));
+  type Boundaries = (run: EvalRun) => number[];
+  const f1 = (predicted: Boundaries, gold: Boundaries, tolerance: number) => meanPRF(segmented.map((run) => boundaryPRF(predicted(run), gold(run), tolerance)));
+  const both = (predicted: Boundaries) => ({
+    exact: f1(predicted, (run) => run.stages!.gold, 0),
+    within1: f1(predicted, (run) => run.stages!.gold, 1),
+    raw: { exact: f1(predicted, (run) => run.stages!.raw, 0), within1: f1(predicted, (run) => run.stages!.raw, 1) },
+  });
   return {
     runs: segmented.length,
-    exact: f1((run) => run.stages!.gold, 0),
-    within1: f1((run) => run.stages!.gold, 1),
-    raw: { exact: f1((run) => run.stages!.raw, 0), within1: f1((run) => run.stages!.raw, 1) },
+    ...both((run) => run.stages!.predicted),
+    everyTwo: both((run) => run.stages!.everyTwo),
     projected,
   };
 }
