@@ -91,7 +91,8 @@ export const claudeCodeStreamJson: Extractor = {
   async detect(run) {
     if (!run.isFile) return 0;
     const head = (await peek(run.input, 4096)).toString("utf8");
-    return STREAM_JSON_LINE.test(head) ? 0.9 : 0;
+    // Every stream-json event names its session; `"type": "system"` alone is common to chat exports.
+    return STREAM_JSON_LINE.test(head) && /"session_id"\s*:/.test(head) ? 0.9 : 0;
   },
   async extract(run): Promise<ExtractedRun> {
     const file = run.files[0]!;

@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { glob } from "tinyglobby";
 import { builtinExtractors } from "./index.js";
+import { findRecordStreams } from "./synthesize/streams.js";
 import type { Extractor, RunFiles } from "./types.js";
 
 /**
@@ -16,10 +17,16 @@ export interface FoundRun {
   absolute: string;
 }
 
+/** Files that may hold a log of a format no extractor knows yet (extractor synthesis reads JSON). */
+const LOG_LIKE = /\.(json|jsonl|ndjson|traj)$/i;
+
 /**
  * Every run below `root`: the topmost directories (or single files) that some extractor recognises.
- * A directory that is a run is not searched further. When nothing is recognised, the root itself is
- * the one run, so the user gets that run's error rather than an empty batch.
+ * A directory that is a run is not searched further. In a folder where nothing is recognised, each
+ * JSON log that holds a stream of records is a run of its own (for extractor synthesis): a folder of
+ * logs from an unseen agent system is a batch of runs, not one — unless the folder holds known runs,
+ * in which case its loose files describe them. When nothing at all is found, the root
+ * itself is the one run, so the user gets that run's error rather than an empty batch.
  */
 export async function findRuns(root: string, extractors: Extractor[] = builtinExtractors): Promise<FoundRun[]> {
   const absoluteRoot = path.resolve(root);
@@ -41,12 +48,25 @@ async function walk(dir: string, files: string[], root: string, extractors: Extr
     found.push({ relative: dir || ".", absolute });
     return;
   }
+  const before = found.length;
+  const unrecognised: RunFiles[] = [];
   for (const file of inside.filter((name) => !name.includes("/"))) {
     const single: RunFiles = { root: absolute, input: path.join(absolute, file), isFile: true, files: [file] };
     if (await recognised(single, extractors)) found.push(...(await runsOfFile(single, prefix + file, extractors)));
+    else unrecognised.push(single);
   }
   const children = [...new Set(inside.filter((name) => name.includes("/")).map((name) => name.slice(0, name.indexOf("/"))))];
   for (const child of children) await walk(prefix + child, files, root, extractors, found);
+  // Beside known runs, loose JSON files describe them (Harbor's result.json, OpenHands' patch.jsonl), not runs.
+  if (found.length > before) return;
+  for (const single of unrecognised) {
+    if (await holdsRecords(single)) found.push({ relative: prefix + single.files[0]!, absolute: single.input });
+  }
+}
+
+async function holdsRecords(single: RunFiles): Promise<boolean> {
+  if (!LOG_LIKE.test(single.files[0]!)) return false;
+  return (await findRecordStreams(single).catch(() => [])).length > 0;
 }
 
 async function recognised(run: RunFiles, extractors: Extractor[]): Promise<boolean> {

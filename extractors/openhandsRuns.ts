@@ -31,7 +31,9 @@ const UNKNOWN: Outcome = { status: "unknown", evidence: [] };
 async function looksLikeEventArray(run: RunFiles): Promise<boolean> {
   if (!run.isFile || !run.files[0]!.endsWith(".json")) return false;
   const head = (await peek(absolute(run, run.files[0]!), 4096)).toString("utf8").trimStart();
-  return /^\[\s*\{/.test(head) && /"(action|observation)":\s*"|"source":\s*"(agent|user|environment)"/.test(head);
+  // OpenHands events carry `source` agent|user|environment; an `action`/`observation` key alone is too
+  // common a word (ReAct-style logs use it too) to claim a file.
+  return /^\[\s*\{/.test(head) && /"source":\s*"(agent|user|environment)"/.test(head) && /"(action|observation)":\s*"/.test(head);
 }
 
 export const openHandsEventArray: Extractor = {

@@ -77,12 +77,14 @@ describe("extract and validate", () => {
     expect(state.validation).toMatchObject({ ok: true, problems: [] });
   });
 
-  it("calls an extraction without any agent action poor", async () => {
+  it("calls an extraction without any agent action or message poor, but accepts a tool-less chat", async () => {
     const state = await runNodes(DEMO, [discover, fingerprint, extract]);
-    const messagesOnly = state.steps.map(({ tool: _tool, observation: _observation, ...step }) => step);
-    const { validation } = await validate({ ...state, steps: messagesOnly });
+    const chat = state.steps.map(({ tool: _tool, observation: _observation, ...step }) => step);
+    expect((await validate({ ...state, steps: chat })).validation?.ok).toBe(true);
+    const userOnly = chat.map((step) => (step.actor === "user" ? step : { ...step, text: undefined, thought: undefined }));
+    const { validation } = await validate({ ...state, steps: userOnly });
     expect(validation?.ok).toBe(false);
-    expect(validation?.problems.join(" ")).toMatch(/no step carries an agent action/);
+    expect(validation?.problems.join(" ")).toMatch(/no step carries an agent action or message/);
   });
 });
 
