@@ -63,7 +63,8 @@ function extracted(run: RunFiles, format: string, extractor: { id: string; versi
   return {
     steps: result.steps,
     runInfo: {
-      path: run.input,
+      // A run on one line of a multi-run file is named as on the command line, so memory keeps them apart.
+      path: run.line !== undefined ? `${run.input}#L${run.line}` : run.input,
       format,
       extractor,
       ...(result.task !== undefined ? { task: result.task } : {}),
