@@ -3,8 +3,11 @@ import type { Step } from "../schema/step.js";
 import type { Stage } from "../schema/trace.js";
 import { evidenceWeight, rankedSuspects, SIGNAL_LABELS } from "./evidenceText.js";
 
-/** Observations longer than this are cut in the page (the full text stays in trace.json). */
+/** Texts longer than this are cut in the page (the full text stays in trace.json)… */
 const MAX_SHOWN_CHARS = 8000;
+/** …and shorter still in very long runs, so the page stays a page a browser can open. */
+const LONG_RUN_STEPS = 1000;
+const MAX_SHOWN_CHARS_LONG_RUN = 1500;
 
 const KIND_COLOURS: Record<Step["kind"], string> = {
   explore: "#6b9bd1", change: "#e0a030", verify: "#5cb85c", message: "#b0b0b0", other: "#8d7fc4",
@@ -15,8 +18,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-function cut(text: string): string {
-  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}\n… [${text.length - MAX_SHOWN_CHARS} more characters in trace.json]` : text;
+function cutter(limit: number): (text: string) => string {
+  return (text) => (text.length > limit ? `${text.slice(0, limit)}\n… [${text.length - limit} more characters in trace.json]` : text);
 }
 
 function sourceText(step: Step): string {
@@ -31,12 +34,23 @@ function evidenceLine(item: { why: string; signal?: string | undefined }): strin
 }
 
 /** One self-contained page: summary, a step strip, and the stage → step tree with every detail. */
-export function renderReport({ trace, diagnosis, replay }: Analysis): string {
+export function renderReport(analysis: Analysis): string {
+  return [...reportChunks(analysis)].join("");
+}
+
+/**
+ * The page in pieces, a step at a time, so a run of thousands of steps is written without ever
+ * holding the whole page as one string (outputs/write.ts streams the chunks to disk).
+ */
+export function* reportChunks({ trace, diagnosis, replay }: Analysis): Iterable<string> {
   const chain = new Set(diagnosis.error_chain);
   const incorrect = new Set(diagnosis.incorrect_step_ids);
   const unuseful = new Set(diagnosis.unuseful_step_ids);
   const onset = diagnosis.onset?.step_id;
-  const evidenceFor = (id: number) => diagnosis.evidence.filter((item) => item.step_id === id);
+  const cut = cutter(trace.steps.length > LONG_RUN_STEPS ? MAX_SHOWN_CHARS_LONG_RUN : MAX_SHOWN_CHARS);
+  const evidenceByStep = new Map<number, Analysis["diagnosis"]["evidence"]>();
+  for (const item of diagnosis.evidence) evidenceByStep.set(item.step_id, [...(evidenceByStep.get(item.step_id) ?? []), item]);
+  const evidenceFor = (id: number) => evidenceByStep.get(id) ?? [];
   const badges = (id: number) =>
     [
       id === onset ? `<span class="badge onset">onset</span>` : "",
@@ -67,19 +81,17 @@ ${step.observation ? `<h4>Observation${step.observation.is_error ? " (error)" : 
         .join("")}</ul>`
     : "";
 
-  const stageHtml = (stage: Stage) => {
-    const steps = trace.steps.filter((step) => step.id >= stage.start_step_id && step.id <= stage.end_step_id);
+  const stageSteps = (stage: Stage) => trace.steps.filter((step) => step.id >= stage.start_step_id && step.id <= stage.end_step_id);
+  const stageOpen = (stage: Stage, steps: Step[]) => {
     const hot = steps.some((step) => chain.has(step.id) || step.id === onset);
-    return `<details class="stage"${hot ? " open" : ""}><summary>Stage ${stage.id}: <b>${stage.label.replace("_", " ")}</b> · steps ${stage.start_step_id}–${stage.end_step_id}${hot ? ` <span class="badge chain">contains error</span>` : ""}</summary>
-${steps.map(stepHtml).join("\n")}
-</details>`;
+    return `<details class="stage"${hot ? " open" : ""}><summary>Stage ${stage.id}: <b>${stage.label.replace("_", " ")}</b> · steps ${stage.start_step_id}–${stage.end_step_id}${hot ? ` <span class="badge chain">contains error</span>` : ""}</summary>\n`;
   };
 
   const strip = trace.steps
     .map((step) => `<a href="#step-${step.id}" title="step ${step.id}: ${step.kind}" class="cell${step.id === onset ? " onset-cell" : chain.has(step.id) ? " chain-cell" : ""}" style="background:${KIND_COLOURS[step.kind]}"></a>`)
     .join("");
   const outcome = trace.run.outcome;
-  return `<!doctype html>
+  yield `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>CodeTracer · ${escapeHtml(trace.run.path.split("/").pop() ?? "run")}</title>
@@ -111,7 +123,12 @@ ${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((roun
 </div>
 <div class="legend">${Object.entries(KIND_COLOURS).map(([kind, colour]) => `<span><i style="background:${colour}"></i>${kind}</span>`).join("")}<span>red outline: onset · pink: error chain</span></div>
 <div class="strip">${strip}</div>
-${trace.stages.map(stageHtml).join("\n")}
-</body></html>
 `;
+  for (const stage of trace.stages) {
+    const steps = stageSteps(stage);
+    yield stageOpen(stage, steps);
+    for (const step of steps) yield `${stepHtml(step)}\n`;
+    yield "</details>\n";
+  }
+  yield "</body></html>\n";
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { once } from "node:events";
 import type { Analysis } from "../graphs/analyze.js";
 import { buildReplayMessages } from "./replayMessages.js";
-import { renderReport } from "./report.js";
+import { reportChunks } from "./report.js";
 
 /** The files `analyze` writes, in the order they are written. */
 export const OUTPUT_FILES = ["trace.json", "diagnosis.json", "labels.json", "replay.json", "replay.messages.json", "report.html"] as const;
@@ -69,5 +69,5 @@ export async function writeAnalysis(outDir: string, analysis: Analysis): Promise
   await writeFileAtomic(path.join(outDir, "labels.json"), json(analysis.labels));
   await writeFileAtomic(path.join(outDir, "replay.json"), json(analysis.replay));
   await writeFileAtomic(path.join(outDir, "replay.messages.json"), json(buildReplayMessages(analysis.trace, analysis.replay)));
-  await writeFileAtomic(path.join(outDir, "report.html"), renderReport(analysis));
+  await writeFileAtomic(path.join(outDir, "report.html"), reportChunks(analysis));
 }
