@@ -27,8 +27,26 @@ export interface Derailment {
 /** Tool output that only says the call ran, with nothing learned. */
 const NO_INFORMATION = /^\s*(\((bash|command) completed with no output\)|no output|\[no output\]|\s*)\s*(\[metadata\].*)?$/is;
 
+/**
+ * How tools say "that failed" in words when the log records no error flag or exit code (SWE-agent,
+ * mini-SWE-agent without a returncode, synthesized extractors): a refusal to apply an edit, an error
+ * or traceback opening the output, a missing command or file on the first line.
+ */
+const TEXTUAL_FAILURE = [
+  /\bchanges have NOT been applied\b/i,
+  /^\s*(error|ERROR|Error)\b[:!]/,
+  /^\s*Traceback \(most recent call last\):/,
+  /^[^\n]{0,200}(command not found|No such file or directory)\s*$/m,
+];
+
 export function isErrorStep(step: Step): boolean {
-  return !!step.observation && (step.observation.is_error === true || (step.observation.exit_code ?? 0) !== 0);
+  const observation = step.observation;
+  if (!observation) return false;
+  if (observation.is_error !== undefined || (observation.exit_code !== undefined && observation.exit_code !== null)) {
+    return observation.is_error === true || (observation.exit_code ?? 0) !== 0;
+  }
+  const head = observation.text.slice(0, 2000);
+  return TEXTUAL_FAILURE.some((pattern) => pattern.test(head));
 }
 
 export function stepOutcomes(steps: Step[], facts: StepFacts[]): StepOutcome[] {
