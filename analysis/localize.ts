@@ -4,6 +4,7 @@ import type { Outcome, Stage } from "../schema/trace.js";
 import { categorize } from "./category.js";
 import type { FailingCheck } from "./checks.js";
 import { buildContext, collectSignals, type RunContext, type Signal } from "./evidence.js";
+import { memoryPriors, type MemoryPriors, type RecalledCase } from "./priors.js";
 import { isAgent } from "./provenance.js";
 import { DEFAULT_MODEL, scoreSteps, type ScoringModel, type StepScore } from "./scoring.js";
 import { stageOf } from "./stages.js";
@@ -33,15 +34,20 @@ export interface LocalizeInput {
 /** Signals that say something is wrong with the step itself (as opposed to what it led to). */
 const FAULTS = new Set(["malformed_call", "missing_dependency", "workaround_fabrication", "interactive_misuse", "session_bound_service", "unverified_completion", "empty_turn"]);
 
-/** Offline localizer: score every step on the evidence, take the best as the onset, and explain it. */
-export function localizeOffline(input: LocalizeInput, constraints: Constraints = {}, model: ScoringModel = DEFAULT_MODEL): Proposal {
+/**
+ * Offline localizer: score every step on the evidence, take the best as the onset, and explain it.
+ * `recalled` are confirmed past failures similar to this run (memory): they add priors on the onset
+ * and the category (analysis/priors.ts); without them the result is the evidence alone.
+ */
+export function localizeOffline(input: LocalizeInput, constraints: Constraints = {}, model: ScoringModel = DEFAULT_MODEL, recalled: RecalledCase[] = []): Proposal {
   const context = buildContext(input);
   const signals = collectSignals(context);
   const evidence = signals.filter((signal) => signal.signal !== "error_observation" || context.failed !== false).map(toEvidence);
   if (context.failed === false) {
     return { failed: false, onset: null, incorrect_step_ids: [], unuseful_step_ids: unique(idsOf(signals, "repeated_call")), error_chain: [], failure_category: "none", evidence };
   }
-  const ranked = scoreSteps(context, signals, model).filter((entry) => allowed(entry.step_id, constraints));
+  const priors = memoryPriors(recalled, context, signals);
+  const ranked = scoreSteps(context, signals, withPriors(model, priors)).filter((entry) => allowed(entry.step_id, constraints));
   const best = ranked[0];
   if (!best) {
     return { failed: context.failed, onset: null, incorrect_step_ids: [], unuseful_step_ids: unusefulSteps(context, signals, undefined), error_chain: [], failure_category: "other", evidence };
@@ -55,20 +61,35 @@ export function localizeOffline(input: LocalizeInput, constraints: Constraints =
       step_id: onsetId,
       stage_id: stageOf(input.stages, onsetId)?.id ?? 1,
       confidence: confidence(best, ranked[1], context.failed),
-      summary: `Step ${onsetId}: ${summaryOf(best)}`,
+      summary: `Step ${onsetId}: ${summaryOf(best, priors)}`,
     },
     incorrect_step_ids: incorrect,
     unuseful_step_ids: unusefulSteps(context, signals, onsetId).filter((id) => !incorrect.includes(id)),
     error_chain: chain,
-    failure_category: categorize(context, best.signals),
-    evidence,
+    ...categoryAndEvidence(context, best, evidence, priors),
   };
 }
 
+/** The scoring model with memory's onset prior added to any prior it already has. */
+function withPriors(model: ScoringModel, priors: MemoryPriors | undefined): ScoringModel {
+  if (!priors) return model;
+  return { ...model, priors: (stepId) => (model.priors?.(stepId) ?? 0) + priors.onset(stepId) };
+}
+
+/** The category (memory may overrule the rule), and the evidence with what memory contributed, if anything. */
+function categoryAndEvidence(context: RunContext, best: StepScore, evidence: Evidence[], priors: MemoryPriors | undefined): Pick<Proposal, "failure_category" | "evidence"> {
+  const offline = categorize(context, best.signals);
+  if (!priors) return { failure_category: offline, evidence };
+  const voted = priors.category(offline, best);
+  const onsetWhy = priors.explain(best.step_id);
+  const remembered: Evidence[] = [onsetWhy, voted.why].filter((why): why is string => !!why).map((why) => ({ step_id: best.step_id, why, signal: "memory_prior" }));
+  return { failure_category: voted.category, evidence: [...evidence, ...remembered] };
+}
+
 /** The onset's strongest signal first: that is what a reader needs to see. */
-function summaryOf(best: StepScore): string {
+function summaryOf(best: StepScore, priors?: MemoryPriors): string {
   const strongest = [...best.signals].sort((a, b) => rank(b) - rank(a))[0];
-  return strongest?.why ?? "evidence points here";
+  return strongest?.why ?? priors?.explain(best.step_id) ?? "evidence points here";
 }
 
 function rank(signal: Signal): number {

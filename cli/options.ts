@@ -1,7 +1,7 @@
 import { Option } from "commander";
 import type { AnalyzeOptions } from "../graphs/state.js";
+import { resolveLlmConfig } from "../llm/config.js";
 import { resolveHome } from "../memory/store.js";
-import { UsageError } from "../schema/errors.js";
 
 /** Options every analysing command shares. */
 export const llmOption = () => new Option("--llm <mode>", "use an LLM for the hard parts: off, auto (when OPENAI_API_KEY is set) or on").choices(["off", "auto", "on"]).default("auto");
@@ -15,8 +15,11 @@ export interface CommonFlags {
   builtin: boolean;
 }
 
-/** Turn shared flags into analysis options; `--llm on` without an endpoint is a usage error. */
+/**
+ * Turn shared flags into analysis options. The LLM settings are checked here, before any run is read:
+ * `--llm on` without an endpoint, or a malformed OPENAI_BASE_URL, is a usage error (llm/config.ts).
+ */
 export function analyzeOptions(flags: CommonFlags, remember = true): AnalyzeOptions {
-  if (flags.llm === "on" && !process.env.OPENAI_API_KEY) throw new UsageError("--llm on needs OPENAI_API_KEY (and optionally OPENAI_BASE_URL, CODETRACER_MODEL)");
+  resolveLlmConfig(flags.llm);
   return { llm: flags.llm, home: resolveHome(flags.home), remember, builtin: flags.builtin };
 }

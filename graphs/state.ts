@@ -1,6 +1,8 @@
 import { Annotation } from "@langchain/langgraph";
 import type { FailingCheck } from "../analysis/checks.js";
 import type { Constraints, Proposal } from "../analysis/localize.js";
+import type { RecalledCase } from "../analysis/priors.js";
+import { addCost, NO_COST, type LlmCost } from "../llm/agentLoop.js";
 import type { ActiveSpec } from "../extractors/registry.js";
 import type { RunFiles } from "../extractors/types.js";
 import type { CritiqueRound, Diagnosis } from "../schema/diagnosis.js";
@@ -17,6 +19,8 @@ export interface AnalyzeOptions {
   remember: boolean;
   /** Use built-in extractors (false: only synthesized/registered ones). */
   builtin: boolean;
+  /** Use confirmed past failures from the memory under `home` as priors (default true; eval turns it off unless given --home). */
+  recall?: boolean;
 }
 
 export interface Fingerprint {
@@ -65,7 +69,21 @@ export const DiagnoseState = Annotation.Root({
   diagnosis: Annotation<Diagnosis | undefined>,
   replay: Annotation<ReplayPlan | undefined>,
   startedAt: Annotation<number>({ reducer: (_, next) => next, default: () => Date.now() }),
+  /** Memory's confirmed cases similar to this run: priors offline, few-shot examples for the LLM. */
+  recall: Annotation<Recall | undefined>,
+  /** Who made the current proposal: the LLM localizer, or the offline one (the default, or its fallback). */
+  proposalBy: Annotation<"llm" | "offline">({ reducer: (_, next) => next, default: () => "offline" }),
+  /** LLM cost accumulated over every localize and critique round. */
+  llmCost: Annotation<LlmCost>({ reducer: addCost, default: () => NO_COST }),
+  /** Each time an LLM agent's answer was not used as given, why (appended per round). */
+  llmFallbacks: Annotation<string[]>({ reducer: (all, more) => [...all, ...more], default: () => [] }),
 });
+
+/** Confirmed past failures recalled for this run (once, by the first `localize`), and why none could be, if so. */
+export interface Recall {
+  cases: RecalledCase[];
+  warning?: string;
+}
 
 export type DiagnoseStateType = typeof DiagnoseState.State;
 export type DiagnoseUpdate = typeof DiagnoseState.Update;

@@ -57,6 +57,10 @@ export const Diagnosis = z.object({
   }),
   critique: z.array(CritiqueRound).optional(),
   cases_used: z.array(z.object({ id: z.string(), similarity: z.number() })).optional(),
+  /** LLM mode: each time an agent gave no usable answer and the offline result was kept (or repaired), and why. */
+  llm_fallbacks: z.array(z.string()).optional(),
+  /** Problems that did not stop the analysis (e.g. memory could not be read, so no priors were used). */
+  warnings: z.array(z.string()).optional(),
 });
 export type Diagnosis = z.infer<typeof Diagnosis>;
 

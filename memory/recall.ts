@@ -1,0 +1,65 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { RecalledCase } from "../analysis/priors.js";
+import { errorMessage } from "../schema/errors.js";
+import { DATABASE_FILE } from "./db.js";
+import { caseText, nearestCases, type FailureCase, type NearCase, type TraceLike } from "./failureCases.js";
+import { FAILURES, VectorMemory } from "./vectorStore.js";
+
+export interface Recalled {
+  cases: RecalledCase[];
+  /** Set when memory exists but could not be read: the analysis goes on without it. */
+  warning?: string;
+}
+
+/**
+ * The k confirmed failure cases nearest to a run, never the run itself. Cheap when there is nothing
+ * to find: a home without a database, or without a confirmed case, is not opened further (no index
+ * is built, no file created). Memory that cannot be read is a warning, never a failed analysis.
+ */
+export async function recallConfirmedCases(home: string, trace: TraceLike, k: number): Promise<Recalled> {
+  if (!existsSync(path.join(home, DATABASE_FILE))) return { cases: [] };
+  let memory: VectorMemory | undefined;
+  try {
+    memory = await VectorMemory.open(home);
+    if (memory.confirmedCount(FAILURES) === 0) return { cases: [] };
+    const near = await nearestCases(memory, trace, k, { confirmedOnly: true, excludeRuns: [trace.run.path] });
+    return { cases: await withCloseness(memory, near) };
+  } catch (err) {
+    return { cases: [], warning: `memory under ${home} could not be read (${errorMessage(err)}); diagnosed without priors from past failures` };
+  } finally {
+    memory?.close();
+  }
+}
+
+/**
+ * A new run is searched by its symptoms alone, but a case is stored with its onset and category too,
+ * so even the same failure seen again scores well below 1. Each case's similarity is therefore
+ * divided by the similarity its own symptoms have to its stored text: 1 means "as close as this
+ * failure can be to itself", whatever the embedding's scale.
+ */
+async function withCloseness(memory: VectorMemory, near: NearCase[]): Promise<RecalledCase[]> {
+  if (near.length === 0) return [];
+  const vectors = await memory.embeddings.embedDocuments(near.flatMap((entry) => [symptomText(entry.case), caseText(entry.case)]));
+  return near.map((entry, index) => {
+    const self = cosine(vectors[2 * index]!, vectors[2 * index + 1]!);
+    return { ...entry, closeness: self > 0 ? Math.min(1, entry.similarity / self) : entry.similarity };
+  });
+}
+
+/** What the search of the case's own run would have been: its text without the onset and category (memory/failureCases.ts `queryText`). */
+export function symptomText(failure: FailureCase): string {
+  return caseText({ ...failure, onset: null }).replace(/\ncategory: [^\n]*$/, "");
+}
+
+function cosine(a: number[], b: number[]): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let index = 0; index < a.length; index += 1) {
+    dot += a[index]! * b[index]!;
+    normA += a[index]! ** 2;
+    normB += b[index]! ** 2;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
