@@ -1,11 +1,13 @@
 import { Command } from "commander";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { writeEvalReport } from "../evals/report.js";
+import { learnEval } from "../evals/learn.js";
+import { formatLearnTable, writeLearnReport } from "../evals/learnReport.js";
+import { renderEvalReport, writeEvalReport } from "../evals/report.js";
 import { runEval } from "../evals/run.js";
 import { learnStageLengths } from "../evals/score.js";
 import { crossCheck, formatCrossCheck, prepareRuns } from "../evals/tune.js";
-import type { AnalysedRun } from "../evals/run.js";
+import type { AnalysedRun, EvalResult } from "../evals/run.js";
 import { formatEvalTable } from "../evals/table.js";
 import { writeFileAtomic } from "../outputs/write.js";
 import { UsageError } from "../schema/errors.js";
@@ -18,6 +20,7 @@ interface EvalFlags extends CommonFlags {
   report?: string;
   learnStageLengths?: boolean;
   crossCheck?: string;
+  learn?: string;
 }
 
 export function evalCommand(): Command {
@@ -28,6 +31,7 @@ export function evalCommand(): Command {
     .option("--report <file>", "write an HTML page with the tables, the breakdowns and the failure-category confusion matrix")
     .option("--learn-stage-lengths", "print the expected stage length per run dialect learned from the gold stages (for analysis/stageLengths.ts)")
     .option("--cross-check <manifest>", "also check the scoring weights: defaults on both manifests, tuned on each and tested on the other, and leave-one-out")
+    .option("--learn <k>", "measure learning from memory: k folds, each diagnosed cold and after importing the other folds' labels (temporary homes), with the learning curve")
     .option("--concurrency <n>", "runs analysed at once", "2")
     .addOption(llmOption().default("off"))
     .addOption(homeOption())
@@ -36,11 +40,14 @@ export function evalCommand(): Command {
     .action(async (manifest: string, flags: EvalFlags) => {
       const concurrency = Number.parseInt(flags.concurrency, 10);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
+      if (flags.learn !== undefined) return learnCommand(manifest, flags, concurrency);
       let done = 0;
       const kept: AnalysedRun[] = [];
-      // Eval must not teach the memory from the runs it is scoring, so nothing is remembered.
+      // Eval must not teach the memory from the runs it is scoring, so nothing is remembered; and its
+      // scores must not depend on what a home happens to remember, so memory is used only when named.
       const result = await runEval(manifest, {
         ...analyzeOptions(flags, false),
+        recall: flags.home !== undefined,
         concurrency,
         ...(flags.crossCheck ? { keep: (run: AnalysedRun) => kept.push(run) } : {}),
         ...(flags.out ? { out: flags.out } : {}),
@@ -61,7 +68,7 @@ export function evalCommand(): Command {
       }
       if (flags.crossCheck) {
         const other: AnalysedRun[] = [];
-        await runEval(flags.crossCheck, { ...analyzeOptions(flags, false), concurrency, keep: (run) => other.push(run) });
+        await runEval(flags.crossCheck, { ...analyzeOptions(flags, false), recall: flags.home !== undefined, concurrency, keep: (run) => other.push(run) });
         const byId = (runs: AnalysedRun[]) => [...runs].sort((a, b) => a.record.id.localeCompare(b.record.id));
         const check = crossCheck({ [path.basename(manifest)]: prepareRuns(byId(kept)), [path.basename(flags.crossCheck)]: prepareRuns(byId(other)) });
         if (!flags.json) console.log(`${formatEvalTable(result)}\n${formatCrossCheck(check)}`);
@@ -73,4 +80,28 @@ export function evalCommand(): Command {
         console.log(JSON.stringify({ ...summary, errors: runs.filter((run) => run.status === "error").length }, null, 2));
       } else console.log(formatEvalTable(result));
     });
+}
+
+/** `eval --learn k`: cold against warm over k folds, in temporary homes (the user's --home is never touched). */
+async function learnCommand(manifest: string, flags: EvalFlags, concurrency: number): Promise<void> {
+  const folds = Number.parseInt(flags.learn!, 10);
+  if (!Number.isInteger(folds) || folds < 2) throw new UsageError("--learn must be a number of folds of at least 2");
+  if (flags.llm === "on") throw new UsageError("--learn measures the offline priors; it runs with --llm off");
+  const progress = !flags.json && process.stderr.isTTY;
+  let cold: EvalResult | undefined;
+  const result = await learnEval([manifest], {
+    folds,
+    concurrency,
+    builtin: flags.builtin,
+    onCold: (evaluated) => (cold = evaluated),
+    ...(progress ? { onPhase: (message: string) => process.stderr.write(`\r${message.slice(0, 100)}\u001b[K`) } : {}),
+  });
+  if (progress) process.stderr.write("\r\u001b[K");
+  if (flags.out) {
+    await mkdir(flags.out, { recursive: true });
+    await writeFileAtomic(path.join(flags.out, "learn.json"), `${JSON.stringify(result, null, 2)}\n`);
+  }
+  // The page is the cold eval's (baselines, breakdowns), with the learning section and its curve added.
+  if (flags.report && cold) await writeLearnReport(flags.report, renderEvalReport(cold), result);
+  console.log(flags.json ? JSON.stringify(result, null, 2) : formatLearnTable(result));
 }

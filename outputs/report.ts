@@ -119,6 +119,7 @@ ${diagnosis.onset ? `<p><b>Onset:</b> <a href="#step-${diagnosis.onset.step_id}"
 <p><b>Incorrect:</b> ${diagnosis.incorrect_step_ids.join(", ") || "—"} · <b>Unuseful:</b> ${diagnosis.unuseful_step_ids.join(", ") || "—"}</p>
 ${whyOnset}
 ${replay.resumable ? `<p><b>Replay:</b> resume after step ${replay.resume_after_step_id} with a budget of ${replay.budget.steps} steps (<code>replay.messages.json</code> holds the conversation up to there, in OpenAI chat format, with this guidance last).</p><pre>${escapeHtml(replay.guidance)}</pre>` : ""}
+${memoryAndLlm(diagnosis)}
 ${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((round) => `round ${round.round}: onset ${round.proposed_onset ?? "none"} ${round.accepted ? "accepted" : `rejected (${escapeHtml(round.objection ?? "")})`}`).join("; ")}</p>` : ""}
 </div>
 <div class="legend">${Object.entries(KIND_COLOURS).map(([kind, colour]) => `<span><i style="background:${colour}"></i>${kind}</span>`).join("")}<span>red outline: onset · pink: error chain</span></div>
@@ -131,4 +132,20 @@ ${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((roun
     yield "</details>\n";
   }
   yield "</body></html>\n";
+}
+
+/** What else shaped the diagnosis: remembered failures it leaned on, the LLM's part, and anything that went wrong on the way. */
+function memoryAndLlm(diagnosis: Analysis["diagnosis"]): string {
+  const parts: string[] = [];
+  if (diagnosis.cases_used?.length) {
+    const cases = diagnosis.cases_used.map((entry) => `<li><code>${escapeHtml(entry.id)}</code> (similarity ${entry.similarity.toFixed(2)})</li>`).join("");
+    parts.push(`<p><b>Remembered failures used</b> (confirmed cases similar to this run, as priors${diagnosis.strategy === "llm" ? " and as examples for the LLM" : ""}):</p><ul class="suspects">${cases}</ul>`);
+  }
+  if (diagnosis.strategy === "llm") {
+    const { llm_calls, prompt_tokens, completion_tokens } = diagnosis.cost;
+    parts.push(`<p><b>LLM:</b> ${llm_calls} calls, ${prompt_tokens} prompt and ${completion_tokens} completion tokens.</p>`);
+  }
+  for (const fallback of diagnosis.llm_fallbacks ?? []) parts.push(`<p class="why">LLM fallback: ${escapeHtml(fallback)}</p>`);
+  for (const warning of diagnosis.warnings ?? []) parts.push(`<p class="why">Warning: ${escapeHtml(warning)}</p>`);
+  return parts.join("\n");
 }
