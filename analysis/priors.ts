@@ -38,10 +38,11 @@ export const PRIOR_WEIGHTS = {
   /**
    * Score added (units of analysis/scoring.ts, where a strong signal weighs 3) to the step of this run
    * that resembles a case's onset, times the case's relevance and times how clearly that one step
-   * stands out (a softmax over the run's steps): the same failure seen again counts like a strong
-   * signal at its analogous step; a resemblance shared by many steps adds almost nothing to each.
+   * stands out (a softmax over the run's steps). The same failure seen again puts a person's answer
+   * above any single offline signal at its analogous step, though not above several stacked on one
+   * step; a resemblance shared by many steps adds little to each.
    */
-  onsetPoints: 3,
+  onsetPoints: 4,
   /** Temperature of that softmax, in resemblance units (0..1): a step 0.15 less alike weighs e^-3 as much. */
   resemblanceTemperature: 0.05,
 } as const;
