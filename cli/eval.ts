@@ -21,6 +21,7 @@ interface EvalFlags extends CommonFlags {
   learnStageLengths?: boolean;
   crossCheck?: string;
   learn?: string;
+  pool?: string[];
 }
 
 export function evalCommand(): Command {
@@ -32,6 +33,7 @@ export function evalCommand(): Command {
     .option("--learn-stage-lengths", "print the expected stage length per run dialect learned from the gold stages (for analysis/stageLengths.ts)")
     .option("--cross-check <manifest>", "also check the scoring weights: defaults on both manifests, tuned on each and tested on the other, and leave-one-out")
     .option("--learn <k>", "measure learning from memory: k folds, each diagnosed cold and after importing the other folds' labels (temporary homes), with the learning curve")
+    .option("--pool <manifests...>", "with --learn: pool these labelled manifests with the first one (e.g. the same tasks run by another agent)")
     .option("--concurrency <n>", "runs analysed at once", "2")
     .addOption(llmOption().default("off"))
     .addOption(homeOption())
@@ -41,6 +43,7 @@ export function evalCommand(): Command {
       const concurrency = Number.parseInt(flags.concurrency, 10);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
       if (flags.learn !== undefined) return learnCommand(manifest, flags, concurrency);
+      if (flags.pool) throw new UsageError("--pool only goes with --learn");
       let done = 0;
       const kept: AnalysedRun[] = [];
       // Eval must not teach the memory from the runs it is scoring, so nothing is remembered; and its
@@ -89,7 +92,7 @@ async function learnCommand(manifest: string, flags: EvalFlags, concurrency: num
   if (flags.llm === "on") throw new UsageError("--learn measures the offline priors; it runs with --llm off");
   const progress = !flags.json && process.stderr.isTTY;
   let cold: EvalResult | undefined;
-  const result = await learnEval([manifest], {
+  const result = await learnEval([manifest, ...(flags.pool ?? [])], {
     folds,
     concurrency,
     builtin: flags.builtin,

@@ -88,14 +88,18 @@ describe("eval --learn", () => {
     expect(chart).toContain("confirmed cases remembered");
   });
 
-  it("runs from the CLI in temporary homes, leaving --home untouched, and adds the curve to the report", async () => {
+  it("runs from the CLI on pooled manifests in temporary homes, leaving --home untouched, and adds the curve to the report", async () => {
     const home = path.join(scratch, "user-home");
     const report = path.join(scratch, "learn.html");
     const out: string[] = [];
     vi.spyOn(console, "log").mockImplementation((...args) => void out.push(args.join(" ")));
     vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
-      expect(await main(["eval", manifest, "--learn", "2", "--home", home, "--report", report])).toBe(0);
+      // The two agents' label sets as two manifests, pooled on the command line.
+      const [kimi, claude] = [path.join(scratch, "kimi.jsonl"), path.join(scratch, "claude.jsonl")];
+      writeFileSync(kimi, records.filter((item) => !item.id.startsWith("c4__")).map((item) => JSON.stringify(item)).join("\n"));
+      writeFileSync(claude, records.filter((item) => item.id.startsWith("c4__")).map((item) => JSON.stringify(item)).join("\n"));
+      expect(await main(["eval", kimi, "--pool", claude, "--learn", "2", "--home", home, "--report", report])).toBe(0);
       expect(await main(["eval", manifest, "--learn", "1"])).toBe(2);
     } finally {
       vi.restoreAllMocks();
