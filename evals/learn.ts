@@ -92,7 +92,7 @@ export async function learnEval(manifests: string[], options: LearnOptions): Pro
     const evalOptions = { llm: "off" as const, remember: false, builtin: options.builtin ?? true, concurrency: options.concurrency ?? 1 };
     options.onPhase?.(`cold: ${records.length} runs with an empty memory`);
     const cold = await runEval(await writeManifest(scratch, "all", ranked), { ...evalOptions, home: path.join(scratch, "cold-home") });
-    options.onCold?.({ ...cold, manifest: manifests.join(" + ") });
+    options.onCold?.({ ...cold, manifest: manifests.map((file) => path.basename(file)).join(" + ") });
 
     const warmRuns = new Map<number, EvalRun[]>(shares.filter((share) => share > 0).map((share) => [share, []]));
     const remembered = new Map<number, number[]>();
