@@ -3,14 +3,16 @@ import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
 import { categorize } from "./category.js";
 import type { FailingCheck } from "./checks.js";
+import type { CalibrationCase } from "./calibration.js";
+import { calibrateProposal } from "./calibrationRules.js";
 import { buildContext, collectSignals, type RunContext, type Signal } from "./evidence.js";
 import { memoryPriors, type MemoryPriors, type RecalledCase } from "./priors.js";
 import { isAgent } from "./provenance.js";
 import { DEFAULT_MODEL, scoreSteps, type ScoringModel, type StepScore } from "./scoring.js";
 import { stageOf } from "./stages.js";
 
-/** A localizer's answer before the critic has seen it. */
-export type Proposal = Omit<Diagnosis, "strategy" | "cost" | "critique" | "cases_used">;
+/** A localizer's answer before the critic has seen it (`cases_used`: only the calibration cases it learned from). */
+export type Proposal = Omit<Diagnosis, "strategy" | "cost" | "critique">;
 
 /** What the critic asks of the next proposal. */
 export interface Constraints {
@@ -37,9 +39,17 @@ const FAULTS = new Set(["malformed_call", "missing_dependency", "workaround_fabr
 /**
  * Offline localizer: score every step on the evidence, take the best as the onset, and explain it.
  * `recalled` are confirmed past failures similar to this run (memory): they add priors on the onset
- * and the category (analysis/priors.ts); without them the result is the evidence alone.
+ * and the category (analysis/priors.ts); `calibration` are confirmed cases of the same kind of agent,
+ * whose annotators' conventions recalibrate the incorrect and unuseful steps (analysis/calibrationRules.ts).
+ * Without them the result is the evidence alone.
  */
-export function localizeOffline(input: LocalizeInput, constraints: Constraints = {}, model: ScoringModel = DEFAULT_MODEL, recalled: RecalledCase[] = []): Proposal {
+export function localizeOffline(
+  input: LocalizeInput,
+  constraints: Constraints = {},
+  model: ScoringModel = DEFAULT_MODEL,
+  recalled: RecalledCase[] = [],
+  calibration: CalibrationCase[] = [],
+): Proposal {
   const context = buildContext(input);
   const signals = collectSignals(context);
   const evidence = signals.filter((signal) => signal.signal !== "error_observation" || context.failed !== false).map(toEvidence);
@@ -55,7 +65,7 @@ export function localizeOffline(input: LocalizeInput, constraints: Constraints =
   const onsetId = best.step_id;
   const incorrect = incorrectSteps(context, signals, onsetId).filter((id) => id === onsetId || !constraints.notIncorrect?.includes(id));
   const chain = errorChain(context, onsetId, incorrect);
-  return {
+  const proposal: Proposal = {
     failed: context.failed,
     onset: {
       step_id: onsetId,
@@ -67,6 +77,22 @@ export function localizeOffline(input: LocalizeInput, constraints: Constraints =
     unuseful_step_ids: unusefulSteps(context, signals, onsetId).filter((id) => !incorrect.includes(id)),
     error_chain: chain,
     ...categoryAndEvidence(context, best, evidence, priors),
+  };
+  return withCalibration(proposal, context, calibration, constraints);
+}
+
+/** The proposal with its incorrect and unuseful steps recalibrated by memory, when memory changes any (else as it is). */
+function withCalibration(proposal: Proposal, context: RunContext, cases: CalibrationCase[], constraints: Constraints): Proposal {
+  const onsetId = proposal.onset?.step_id;
+  const calibrated = onsetId === undefined ? undefined : calibrateProposal(context.steps, proposal, cases, constraints.notIncorrect);
+  if (!calibrated || onsetId === undefined) return proposal;
+  return {
+    ...proposal,
+    incorrect_step_ids: calibrated.incorrect,
+    unuseful_step_ids: calibrated.unuseful,
+    error_chain: errorChain(context, onsetId, calibrated.incorrect),
+    evidence: [...proposal.evidence, ...calibrated.evidence],
+    cases_used: calibrated.cases.map((id) => ({ id, similarity: 0, role: "calibration" as const })),
   };
 }
 

@@ -60,9 +60,19 @@ export interface LearningPoint {
 export interface LearnRun {
   id: string;
   fold: number;
-  gold: { onset: number | null; category?: string };
-  cold: { onset: number | null; category?: string; incorrect: number[] };
-  warm: { onset: number | null; category?: string; incorrect: number[]; cases: number };
+  gold: { onset: number | null; category?: string; incorrect: number[]; unuseful: number[] };
+  cold: { onset: number | null; category?: string; incorrect: number[]; unuseful: number[] };
+  /** `cases`: similar remembered failures used as priors; `calibration`: cases whose conventions changed a step. */
+  warm: { onset: number | null; category?: string; incorrect: number[]; unuseful: number[]; cases: number; calibration: number };
+}
+
+/** What transfers between agents: all labelled runs of one manifest remembered, another manifest diagnosed. */
+export interface Transfer {
+  from: string;
+  to: string;
+  remembered: number;
+  cold: LearnScores;
+  warm: LearnScores;
 }
 
 export interface LearnResult {
@@ -73,6 +83,8 @@ export interface LearnResult {
   warm: LearnScores;
   curve: LearningPoint[];
   perRun: LearnRun[];
+  /** With several manifests: each one diagnosed after remembering all of each other one (cross-set). */
+  transfer: Transfer[];
   /** Labelled runs memory import could not use (e.g. the run could not be analyzed), per fold. */
   importErrors: { fold: number; id: string; error: string }[];
 }
@@ -80,7 +92,8 @@ export interface LearnResult {
 /** Run the k-fold cold/warm comparison over one or more labelled manifests (pooled). */
 export async function learnEval(manifests: string[], options: LearnOptions): Promise<LearnResult> {
   const k = options.folds;
-  const records = dedupe((await Promise.all(manifests.map(readManifest))).flat());
+  const perManifest = await Promise.all(manifests.map(readManifest));
+  const records = dedupe(perManifest.flat());
   if (!Number.isInteger(k) || k < 2) throw new UsageError("--learn needs a number of folds of at least 2");
   if (records.length < k) throw new UsageError(`--learn ${k}: the manifest has only ${records.length} runs; use fewer folds`);
   const shares = [...new Set([0, ...(options.shares ?? LEARNING_SHARES)])].sort((a, b) => a - b);
@@ -96,7 +109,7 @@ export async function learnEval(manifests: string[], options: LearnOptions): Pro
 
     const warmRuns = new Map<number, EvalRun[]>(shares.filter((share) => share > 0).map((share) => [share, []]));
     const remembered = new Map<number, number[]>();
-    const casesUsed = new Map<string, number>();
+    const casesUsed = new Map<string, { cases: number; calibration: number }>();
     const importErrors: LearnResult["importErrors"] = [];
     for (let fold = 0; fold < k; fold += 1) {
       const held = ranked.filter((record) => foldOf.get(record.id) === fold);
@@ -109,7 +122,7 @@ export async function learnEval(manifests: string[], options: LearnOptions): Pro
         const imported = await importLabelledRuns(await writeManifest(scratch, `fold-${fold}-train-${share}`, known), { home });
         importErrors.push(...imported.errors.filter((error) => !importErrors.some((seen) => seen.fold === fold && seen.id === error.id)).map((error) => ({ fold, ...error })));
         remembered.set(share, [...(remembered.get(share) ?? []), imported.confirmed_cases]);
-        const warm = await runEval(heldManifest, { ...evalOptions, home, keep: ({ record, analysis }) => casesUsed.set(`${share}\u0000${record.id}`, analysis.diagnosis.cases_used?.length ?? 0) });
+        const warm = await runEval(heldManifest, { ...evalOptions, home, keep: ({ record, analysis }) => casesUsed.set(`${share}\u0000${record.id}`, countCases(analysis.diagnosis.cases_used)) });
         warmRuns.get(share)!.push(...warm.runs);
       }
     }
@@ -119,6 +132,19 @@ export async function learnEval(manifests: string[], options: LearnOptions): Pro
       remembered: share === 0 ? 0 : mean(remembered.get(share) ?? []),
       scores: share === 0 ? scoresOf(cold.runs) : scoresOf(warmRuns.get(share)!),
     }));
+    const transfer: Transfer[] = [];
+    for (const [from, remembered] of perManifest.entries()) {
+      for (const [to, diagnosed] of perManifest.entries()) {
+        if (from === to) continue;
+        options.onPhase?.(`transfer: remembering ${path.basename(manifests[from]!)}, diagnosing ${path.basename(manifests[to]!)}`);
+        const home = path.join(scratch, `transfer-${from}-${to}`);
+        const imported = await importLabelledRuns(await writeManifest(scratch, `transfer-${from}-train`, remembered), { home });
+        const warm = await runEval(await writeManifest(scratch, `transfer-${to}-test`, diagnosed), { ...evalOptions, home });
+        const ids = new Set(diagnosed.map((record) => record.id));
+        transfer.push({ from: manifests[from]!, to: manifests[to]!, remembered: imported.confirmed_cases, cold: scoresOf(cold.runs.filter((run) => ids.has(run.id))), warm: scoresOf(warm.runs) });
+      }
+    }
+
     const last = shares.at(-1)!;
     const full = warmRuns.get(last) ?? cold.runs;
     return {
@@ -128,7 +154,8 @@ export async function learnEval(manifests: string[], options: LearnOptions): Pro
       cold: curve[0]!.scores,
       warm: curve.at(-1)!.scores,
       curve,
-      perRun: perRun(cold.runs, full, foldOf, (id) => casesUsed.get(`${last}\u0000${id}`) ?? 0),
+      perRun: perRun(cold.runs, full, foldOf, (id) => casesUsed.get(`${last}\u0000${id}`) ?? { cases: 0, calibration: 0 }),
+      transfer,
       importErrors,
     };
   } finally {
@@ -156,23 +183,30 @@ function scoresOf(runs: EvalRun[]): LearnScores {
   };
 }
 
-function perRun(cold: EvalRun[], warm: EvalRun[], foldOf: Map<string, number>, casesOf: (id: string) => number): LearnRun[] {
+function perRun(cold: EvalRun[], warm: EvalRun[], foldOf: Map<string, number>, casesOf: (id: string) => { cases: number; calibration: number }): LearnRun[] {
   const warmById = new Map(warm.map((run) => [run.id, run]));
   return cold.map((run) => {
     const after = warmById.get(run.id);
     return {
       id: run.id,
       fold: foldOf.get(run.id)!,
-      gold: { onset: run.gold.onset, ...(run.goldCategory ? { category: run.goldCategory } : {}) },
-      cold: { onset: run.predicted.onset, incorrect: run.predicted.incorrect, ...(run.predictedCategory ? { category: run.predictedCategory } : {}) },
+      gold: { onset: run.gold.onset, incorrect: run.gold.incorrect, unuseful: run.gold.unuseful, ...(run.goldCategory ? { category: run.goldCategory } : {}) },
+      cold: { onset: run.predicted.onset, incorrect: run.predicted.incorrect, unuseful: run.predicted.unuseful, ...(run.predictedCategory ? { category: run.predictedCategory } : {}) },
       warm: {
         onset: after?.predicted.onset ?? null,
         incorrect: after?.predicted.incorrect ?? [],
-        cases: casesOf(run.id),
+        unuseful: after?.predicted.unuseful ?? [],
+        ...casesOf(run.id),
         ...(after?.predictedCategory ? { category: after.predictedCategory } : {}),
       },
     };
   });
+}
+
+/** Cases a diagnosis used: similar failures (priors) and calibration cases, counted apart. */
+function countCases(used: { role?: string }[] | undefined): { cases: number; calibration: number } {
+  const calibration = (used ?? []).filter((entry) => entry.role === "calibration").length;
+  return { cases: (used?.length ?? 0) - calibration, calibration };
 }
 
 /** A manifest of some records with absolute paths, so it can live anywhere. */

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { escapeHtml } from "../outputs/report.js";
 import { writeFileAtomic } from "../outputs/write.js";
-import type { LearnResult, LearnScores, LearningPoint } from "./learn.js";
+import type { LearnResult, LearnRun, LearnScores, LearningPoint } from "./learn.js";
 
 /** The columns of the learning table and chart: the scores issue 6 tracks. */
 const COLUMNS: { key: keyof Omit<LearnScores, "runs">; label: string; short: string; colour: string }[] = [
@@ -41,6 +41,7 @@ export function formatLearnTable(result: LearnResult): string {
     }),
   ].join("");
   const changed = result.perRun.filter((run) => run.cold.onset !== run.warm.onset || run.cold.category !== run.warm.category);
+  const recalibrated = result.perRun.filter((run) => stepChanges(run) !== "");
   const lines = [
     `learning from memory: ${result.folds} folds over ${result.runs} labelled runs (${result.manifests.map((file) => path.basename(file)).join(" + ")})`,
     "folds: runs ranked by SHA-256 of their id, rank r in fold r mod k; each fold diagnosed with an empty memory (cold)",
@@ -50,9 +51,38 @@ export function formatLearnTable(result: LearnResult): string {
     delta,
     `runs whose onset or category changed with full memory: ${changed.length}/${result.perRun.length}`,
     ...changed.slice(0, 20).map((run) => `  ${run.id.slice(0, 48).padEnd(48)} onset ${run.cold.onset ?? "-"} → ${run.warm.onset ?? "-"} (gold ${run.gold.onset ?? "-"}), category ${run.cold.category ?? "-"} → ${run.warm.category ?? "-"} (gold ${run.gold.category ?? "-"})`),
+    `runs whose incorrect or unuseful steps memory recalibrated: ${recalibrated.length}/${result.perRun.length} (steps marked ✓ agree with the gold label)`,
+    ...recalibrated.slice(0, 20).map((run) => `  ${run.id.slice(0, 48).padEnd(48)} ${stepChanges(run)}`),
     ...result.importErrors.map((error) => `  not remembered (fold ${error.fold + 1}): ${error.id}: ${error.error}`),
+    ...transferLines(result, width, cell),
   ];
   return lines.join("\n");
+}
+
+const setName = (file: string) => path.basename(file).replace(/\.jsonl$/i, "");
+
+/** Cross-set rows: each manifest diagnosed cold, and after remembering all of another one. */
+function transferLines(result: LearnResult, width: number, cell: (text: string) => string): string[] {
+  if (result.transfer.length === 0) return [];
+  const row = (name: string, remembered: string, scores: LearnScores) => [name.padEnd(width), cell(remembered), ...COLUMNS.map((column) => cell(pct(scores[column.key])))].join("");
+  return [
+    "what transfers between label sets (all of one remembered, the other diagnosed):",
+    ...result.transfer.flatMap((entry) => [
+      row(`${setName(entry.to)} cold`.slice(0, width - 1), "0", entry.cold),
+      row(`  after ${setName(entry.from)}`.slice(0, width - 1), String(entry.remembered), entry.warm),
+    ]),
+  ];
+}
+
+/** What memory changed in a run's step labels, e.g. "incorrect −14 −18✓ unuseful +14". */
+export function stepChanges(run: LearnRun): string {
+  const diff = (label: string, cold: number[], warm: number[], gold: number[]) => {
+    const added = warm.filter((id) => !cold.includes(id)).map((id) => `+${id}${gold.includes(id) ? "✓" : ""}`);
+    const removed = cold.filter((id) => !warm.includes(id)).map((id) => `−${id}${gold.includes(id) ? "" : "✓"}`);
+    const all = [...added, ...removed];
+    return all.length ? `${label} ${all.slice(0, 10).join(" ")}${all.length > 10 ? ` (+${all.length - 10} more)` : ""}` : "";
+  };
+  return [diff("incorrect", run.cold.incorrect, run.warm.incorrect, run.gold.incorrect), diff("unuseful", run.cold.unuseful, run.warm.unuseful, run.gold.unuseful)].filter(Boolean).join("; ");
 }
 
 /** The learning section of the eval page: the table and the curve as an inline SVG chart. */
@@ -70,7 +100,19 @@ export function renderLearnSection(result: LearnResult): string {
 <table><tr><th></th><th>cases</th>${COLUMNS.map((column) => `<th>${escapeHtml(column.label)}</th>`).join("")}</tr>
 ${rows}
 <tr><td>warm − cold</td><td></td>${delta}</tr></table>
-${learningChart(result.curve)}`;
+${learningChart(result.curve)}${transferTable(result)}`;
+}
+
+/** The cross-set table of the eval page, when several label sets were pooled. */
+function transferTable(result: LearnResult): string {
+  if (result.transfer.length === 0) return "";
+  const row = (name: string, remembered: number, scores: LearnScores) => `<tr><td>${escapeHtml(name)}</td><td>${remembered}</td>${COLUMNS.map((column) => `<td>${pct(scores[column.key])}</td>`).join("")}</tr>`;
+  const rows = result.transfer.flatMap((entry) => [row(`${path.basename(entry.to)}, cold`, 0, entry.cold), row(`${path.basename(entry.to)} after remembering ${path.basename(entry.from)}`, entry.remembered, entry.warm)]);
+  return `
+<h3>What transfers between label sets</h3>
+<p class="note">Each label set diagnosed with an empty memory, and after remembering every labelled run of the other one.</p>
+<table><tr><th></th><th>cases</th>${COLUMNS.map((column) => `<th>${escapeHtml(column.label)}</th>`).join("")}</tr>
+${rows.join("\n")}</table>`;
 }
 
 /** Score (%) against remembered cases, one line per score: a small self-contained SVG. */

@@ -1,6 +1,7 @@
 import { Annotation } from "@langchain/langgraph";
 import type { FailingCheck } from "../analysis/checks.js";
 import type { Constraints, Proposal } from "../analysis/localize.js";
+import type { CalibrationCase } from "../analysis/calibration.js";
 import type { RecalledCase } from "../analysis/priors.js";
 import { addCost, NO_COST, type LlmCost } from "../llm/agentLoop.js";
 import type { ActiveSpec } from "../extractors/registry.js";
@@ -82,6 +83,8 @@ export const DiagnoseState = Annotation.Root({
 /** Confirmed past failures recalled for this run (once, by the first `localize`), and why none could be, if so. */
 export interface Recall {
   cases: RecalledCase[];
+  /** Confirmed cases to calibrate on (analysis/calibration.ts): chosen by kind of agent, not by similarity. */
+  calibration?: CalibrationCase[];
   warning?: string;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CaseCalibration, caseCalibration } from "../analysis/calibration.js";
 import { FailureCategory, type Diagnosis } from "../schema/diagnosis.js";
 import { SourceRef, type Step } from "../schema/step.js";
 import type { Trace } from "../schema/trace.js";
@@ -54,6 +55,12 @@ export const FailureCase = z.object({
   }),
   source: z.enum(["analysis", "feedback", "import"]),
   note: z.string().optional(),
+  /**
+   * The run step by step as the OFFLINE analysis saw it, with the person's labels (analysis/calibration.ts):
+   * what calibration learns the annotators' conventions from. Only confirmed cases whose offline view
+   * was known when they were stored have it; cases without it are simply not used for calibration.
+   */
+  calibration: CaseCalibration.optional(),
 });
 export type FailureCase = z.infer<typeof FailureCase>;
 
@@ -69,11 +76,15 @@ export interface CaseLabels {
 
 export type TraceLike = Pick<Trace, "run" | "steps">;
 
-/** The case of an analyzed run: from the diagnosis alone, or from a person's labels over it. */
+/**
+ * The case of an analyzed run: from the diagnosis alone, or from a person's labels over it. With
+ * `offline: true` the diagnosis is the memory-free offline one, and the case keeps the per-step
+ * features calibration learns from (only meaningful with a person's labels).
+ */
 export function caseFromAnalysis(
   trace: TraceLike,
   diagnosis: Diagnosis,
-  options: { confirmed: boolean; labels?: CaseLabels; source?: FailureCase["source"] },
+  options: { confirmed: boolean; labels?: CaseLabels; source?: FailureCase["source"]; offline?: boolean },
 ): FailureCase {
   const labels = options.labels ?? {
     onset: diagnosis.onset?.step_id ?? null,
@@ -85,6 +96,8 @@ export function caseFromAnalysis(
   const onsetStep = labels.onset === null ? undefined : byId.get(labels.onset);
   const incorrect = sortedUnique([...(labels.incorrect ?? diagnosis.incorrect_step_ids), ...(onsetStep ? [onsetStep.id] : [])]);
   const chain = labels.error_chain ?? (onsetStep ? incorrect.filter((id) => id >= onsetStep.id) : diagnosis.error_chain);
+  const unuseful = sortedUnique(labels.unuseful ?? diagnosis.unuseful_step_ids).filter((id) => !incorrect.includes(id));
+  const gold = { onset: onsetStep?.id ?? null, incorrect, unuseful };
   return FailureCase.parse({
     ...symptomsOf(trace),
     onset: onsetStep ? describeOnset(onsetStep, trace.steps.length, diagnosis) : null,
@@ -97,10 +110,11 @@ export function caseFromAnalysis(
     labels: {
       onset: onsetStep ? labelled(onsetStep) : null,
       incorrect: incorrect.flatMap((id) => labelledById(byId, id)),
-      unuseful: sortedUnique(labels.unuseful ?? diagnosis.unuseful_step_ids).filter((id) => !incorrect.includes(id)).flatMap((id) => labelledById(byId, id)),
+      unuseful: unuseful.flatMap((id) => labelledById(byId, id)),
     },
     source: options.source ?? (options.confirmed ? "feedback" : "analysis"),
     ...(labels.note ? { note: labels.note } : {}),
+    ...(options.offline && options.labels ? { calibration: caseCalibration(trace.run, trace.steps, diagnosis, gold) } : {}),
   });
 }
 

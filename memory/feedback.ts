@@ -2,6 +2,7 @@ import type { Embeddings } from "@langchain/core/embeddings";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
+import { analyzeRun } from "../graphs/analyze.js";
 import { Diagnosis, FailureCategory } from "../schema/diagnosis.js";
 import { UsageError, errorMessage } from "../schema/errors.js";
 import { Trace } from "../schema/trace.js";
@@ -50,7 +51,8 @@ export async function recordFeedback(request: FeedbackRequest, options: { embedd
   const diagnosis = await readOutput(outDir, "diagnosis.json", Diagnosis);
   const labels = resolveLabels(request, trace, diagnosis);
 
-  const failure = caseFromAnalysis(trace, diagnosis, { confirmed: true, labels: { ...labels, ...(note ? { note } : {}) }, source: "feedback" });
+  const offline = await offlineDiagnosis(trace, diagnosis, home);
+  const failure = caseFromAnalysis(trace, offline ?? diagnosis, { confirmed: true, labels: { ...labels, ...(note ? { note } : {}) }, source: "feedback", offline: offline !== undefined });
   const memory = await VectorMemory.open(home, options);
   const log = new FeedbackLog(home);
   try {
@@ -67,6 +69,24 @@ export async function recordFeedback(request: FeedbackRequest, options: { embedd
   } finally {
     log.close();
     memory.close();
+  }
+}
+
+/**
+ * The diagnosis as the offline analysis alone makes it, which is what a confirmed case keeps for
+ * calibration (memory/failureCases.ts): the diagnosis in the folder when memory and no LLM made it;
+ * otherwise the run analyzed again offline without memory, if it can still be read into the same
+ * steps. Undefined when neither holds: the case is stored without calibration features.
+ */
+async function offlineDiagnosis(trace: Trace, diagnosis: Diagnosis, home: string): Promise<Diagnosis | undefined> {
+  const memoryFree = !diagnosis.cases_used?.length && !diagnosis.evidence.some((item) => item.signal?.startsWith("memory_"));
+  if (diagnosis.strategy === "offline" && memoryFree) return diagnosis;
+  try {
+    const again = await analyzeRun(trace.run.path, { llm: "off", home, remember: false, builtin: true, recall: false });
+    const sameSteps = again.trace.steps.length === trace.steps.length && again.trace.steps.every((step, index) => step.id === trace.steps[index]!.id && step.kind === trace.steps[index]!.kind);
+    return sameSteps ? again.diagnosis : undefined;
+  } catch {
+    return undefined;
   }
 }
 

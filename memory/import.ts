@@ -99,7 +99,9 @@ async function importOne(record: ImportRecord, memory: VectorMemory, log: Feedba
   if (log.hasImport(runKey, digest) && memory.get(FAILURES, runKey)?.metadata.confirmed === true) return "skipped";
   if (record.labels.onset === undefined) throw new Error("no onset label: a failure case needs one");
 
-  const { trace, diagnosis } = await analyzeRun(record.absolutePath, { llm: "off", home: memory.home, remember: false, builtin: true });
+  // The offline view, without priors from what memory already holds: the case's calibration features
+  // (and so what later runs learn from it) must not depend on the order runs were imported in.
+  const { trace, diagnosis } = await analyzeRun(record.absolutePath, { llm: "off", home: memory.home, remember: false, builtin: true, recall: false });
   const onset = resolveRef(record.labels.onset, trace.steps);
   if (onset === undefined) throw new Error(`the onset label ${JSON.stringify(record.labels.onset)} names no step of the extracted run`);
   const incorrect = resolveRefs(record.labels.incorrect, trace.steps);
@@ -114,7 +116,7 @@ async function importOne(record: ImportRecord, memory: VectorMemory, log: Feedba
     ...(chain ? { error_chain: chain } : {}),
     ...(category.success ? { category: category.data } : {}),
   };
-  const failure = caseFromAnalysis(trace, diagnosis, { confirmed: true, labels, source: "import" });
+  const failure = caseFromAnalysis(trace, diagnosis, { confirmed: true, labels, source: "import", offline: true });
   const entry: FeedbackEntry = {
     run_key: failure.run,
     source: "import",

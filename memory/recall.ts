@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { CaseCalibration, type CalibrationCase } from "../analysis/calibration.js";
 import type { RecalledCase } from "../analysis/priors.js";
 import { errorMessage } from "../schema/errors.js";
 import { DATABASE_FILE } from "./db.js";
@@ -8,28 +9,59 @@ import { FAILURES, VectorMemory } from "./vectorStore.js";
 
 export interface Recalled {
   cases: RecalledCase[];
+  /** Confirmed cases with calibration features, of this run's kind of agent when memory holds enough of them. */
+  calibration: CalibrationCase[];
   /** Set when memory exists but could not be read: the analysis goes on without it. */
   warning?: string;
 }
 
+/** Calibration cases used at most per analysis (the most recently written ones): bounded work and memory. */
+export const MAX_CALIBRATION_CASES = 300;
 /**
- * The k confirmed failure cases nearest to a run, never the run itself. Cheap when there is nothing
- * to find: a home without a database, or without a confirmed case, is not opened further (no index
- * is built, no file created). Memory that cannot be read is a warning, never a failed analysis.
+ * Cases of the run's own kind of agent are used alone once memory holds this many of them (twice the
+ * five runs the smallest calibration rule needs, analysis/calibrationRules.ts); below that, all confirmed cases are.
+ */
+export const MIN_FAMILY_CASES = 10;
+
+/**
+ * The k confirmed failure cases nearest to a run, never the run itself, and the confirmed cases to
+ * calibrate on. Cheap when there is nothing to find: a home without a database, or without a
+ * confirmed case, is not opened further (no index is built, no file created). Memory that cannot be
+ * read is a warning, never a failed analysis.
  */
 export async function recallConfirmedCases(home: string, trace: TraceLike, k: number): Promise<Recalled> {
-  if (!existsSync(path.join(home, DATABASE_FILE))) return { cases: [] };
+  if (!existsSync(path.join(home, DATABASE_FILE))) return { cases: [], calibration: [] };
   let memory: VectorMemory | undefined;
   try {
     memory = await VectorMemory.open(home);
-    if (memory.confirmedCount(FAILURES) === 0) return { cases: [] };
+    if (memory.confirmedCount(FAILURES) === 0) return { cases: [], calibration: [] };
     const near = await nearestCases(memory, trace, k, { confirmedOnly: true, excludeRuns: [trace.run.path] });
-    return { cases: await withCloseness(memory, near) };
+    return { cases: await withCloseness(memory, near), calibration: calibrationCases(memory, trace) };
   } catch (err) {
-    return { cases: [], warning: `memory under ${home} could not be read (${errorMessage(err)}); diagnosed without priors from past failures` };
+    return { cases: [], calibration: [], warning: `memory under ${home} could not be read (${errorMessage(err)}); diagnosed without priors from past failures` };
   } finally {
     memory?.close();
   }
+}
+
+/**
+ * Every confirmed case that kept its offline view (older cases did not and are skipped), except the
+ * run itself: those of the same extractor (or, without one, the same format) when there are enough,
+ * else all of them; the most recently written first, at most MAX_CALIBRATION_CASES.
+ */
+export function calibrationCases(memory: VectorMemory, trace: TraceLike): CalibrationCase[] {
+  const all: CalibrationCase[] = [];
+  for (const document of memory.documents(FAILURES)) {
+    const metadata = document.metadata;
+    if (metadata.confirmed !== true || !metadata.calibration || metadata.run === trace.run.path) continue;
+    const calibration = CaseCalibration.safeParse(metadata.calibration);
+    // A record another version wrote may not parse: that case is not used for calibration.
+    if (calibration.success) all.push({ id: document.id, format: String(metadata.format), calibration: calibration.data });
+  }
+  const extractor = trace.run.extractor?.id;
+  const sameKind = (entry: CalibrationCase) => (extractor && entry.calibration.extractor ? entry.calibration.extractor === extractor : entry.format === trace.run.format);
+  const family = all.filter(sameKind);
+  return (family.length >= MIN_FAMILY_CASES ? family : all).slice(-MAX_CALIBRATION_CASES).reverse();
 }
 
 /**

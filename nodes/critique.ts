@@ -32,7 +32,7 @@ export async function critique(state: DiagnoseStateType): Promise<DiagnoseUpdate
     strategy: state.proposalBy === "llm" || llm?.answered ? "llm" : "offline",
     cost: { ...cost, seconds: (Date.now() - state.startedAt) / 1000 },
     critique: rounds,
-    ...(cases.length ? { cases_used: cases.map((entry) => ({ id: entry.id, similarity: Math.round(entry.similarity * 1000) / 1000 })) } : {}),
+    ...(cases.length ? { cases_used: [...cases.map((entry) => ({ id: entry.id, similarity: Math.round(entry.similarity * 1000) / 1000 })), ...(proposal.cases_used ?? [])] } : {}),
     ...(fallbacks.length ? { llm_fallbacks: fallbacks } : {}),
     ...(state.recall?.warning ? { warnings: [state.recall.warning] } : {}),
   };

@@ -15,7 +15,7 @@ export async function localize(state: DiagnoseStateType): Promise<DiagnoseUpdate
   const failingChecks = state.failingChecks ?? (await readFailingChecks(state.run, state.runInfo?.outcome));
   const recall = state.recall ?? (await recallForRun(state));
   const input: LocalizeInput = { steps: state.steps, stages: state.stages, outcome: state.runInfo?.outcome, task: state.runInfo?.task, checks: failingChecks };
-  const offline = localizeOffline(input, state.constraints, DEFAULT_MODEL, recall.cases);
+  const offline = localizeOffline(input, state.constraints, DEFAULT_MODEL, recall.cases, recall.calibration);
   if (!llmEnabled(state.options)) return { proposal: offline, proposalBy: "offline", failingChecks, recall };
 
   const round = state.critiqueRounds.length + 1;

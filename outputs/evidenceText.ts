@@ -22,6 +22,8 @@ export const SIGNAL_LABELS: Record<string, string> = {
   unused_artifact: "never used",
   fruitless_call: "gathered nothing",
   llm_localizer: "LLM localizer",
+  memory_prior: "like a remembered failure",
+  memory_calibration: "as remembered annotators label such steps",
 };
 
 /** How much an evidence item counts toward calling its step the onset (the offline scoring model's weight). */

@@ -138,7 +138,7 @@ ${diagnosis.critique?.length ? `<p><b>Critic:</b> ${diagnosis.critique.map((roun
 function memoryAndLlm(diagnosis: Analysis["diagnosis"]): string {
   const parts: string[] = [];
   if (diagnosis.cases_used?.length) {
-    const cases = diagnosis.cases_used.map((entry) => `<li><code>${escapeHtml(entry.id)}</code> (similarity ${entry.similarity.toFixed(2)})</li>`).join("");
+    const cases = diagnosis.cases_used.map((entry) => `<li><code>${escapeHtml(entry.id)}</code> (${entry.role === "calibration" ? "calibration: same kind of agent" : `similarity ${entry.similarity.toFixed(2)}`})</li>`).join("");
     parts.push(`<p><b>Remembered failures used</b> (confirmed cases similar to this run, as priors${diagnosis.strategy === "llm" ? " and as examples for the LLM" : ""}):</p><ul class="suspects">${cases}</ul>`);
   }
   if (diagnosis.strategy === "llm") {

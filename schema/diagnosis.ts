@@ -56,7 +56,12 @@ export const Diagnosis = z.object({
     seconds: z.number().min(0),
   }),
   critique: z.array(CritiqueRound).optional(),
-  cases_used: z.array(z.object({ id: z.string(), similarity: z.number() })).optional(),
+  /**
+   * Remembered failure cases the diagnosis used: nearest confirmed cases (priors, LLM examples) by their
+   * similarity, and with `role: "calibration"` the confirmed cases of the same kind of agent whose
+   * annotators' conventions changed a step here (chosen by kind, not similarity: similarity 0).
+   */
+  cases_used: z.array(z.object({ id: z.string(), similarity: z.number(), role: z.literal("calibration").optional() })).optional(),
   /** LLM mode: each time an agent gave no usable answer and the offline result was kept (or repaired), and why. */
   llm_fallbacks: z.array(z.string()).optional(),
   /** Problems that did not stop the analysis (e.g. memory could not be read, so no priors were used). */
