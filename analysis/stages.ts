@@ -1,25 +1,23 @@
 import type { Step } from "../schema/step.js";
 import type { Stage, StageLabel } from "../schema/trace.js";
+import { boundaryEvidence } from "./boundaryEvidence.js";
 import type { StepFacts } from "./classify.js";
-import { normalizePath } from "./targets.js";
+import { chooseBoundaries, sampleCount } from "./stageDecoder.js";
+import { boundaryPosteriors, sampleSegmentations, type StageModel } from "./stageModel.js";
 
 /**
- * Unsupervised stage segmentation. Every gap between two steps gets a score for how much the agent's
- * purpose changes there (a new purpose, a switch between exploring, changing and checking, a freshly
- * stated plan, a new set of files, a fix after an error). Then the best-scoring gaps become stage
- * boundaries: every clear change of purpose, and at least as many as the expected stage length of this
- * kind of run asks for (learned from annotated runs, analysis/granularity.ts), spread out so that
- * stages do not bunch up.
+ * Unsupervised stage segmentation. Every gap between two steps gets evidence for a change of stage
+ * (a new purpose or kind of action, a new topic in what the agent says and does, new programs) or
+ * against it (a repeated call, waiting, the same topic going on), analysis/boundaryEvidence.ts.
+ * The stage model of this kind of run (stage lengths and how far its annotators follow that
+ * evidence, learned per dialect: analysis/granularity.ts) turns the evidence into plausible
+ * segmentations, and the cut that agrees best with them is kept (analysis/stageDecoder.ts).
+ * Each stage is labelled with the purpose most of its steps serve.
  */
-export function segmentStages(steps: Step[], facts: StepFacts[], expectedStageLength?: number): Stage[] {
+export function segmentStages(steps: Step[], facts: StepFacts[], model: StageModel): Stage[] {
   if (steps.length === 0) return [];
   const purposes = stepPurposes(steps, facts);
-  const scores = gapScores(steps, facts, purposes);
-  // Every clear change of purpose is a boundary; the learned length sets how fine the cut must at least be.
-  const natural = scores.filter((score) => score >= 1).length;
-  const floor = expectedStageLength ? Math.round(steps.length / expectedStageLength) - 1 : 0;
-  const count = Math.max(natural, floor);
-  const cuts = chooseCuts(scores, Math.min(count, steps.length - 1), expectedStageLength ?? 1);
+  const cuts = stageBoundaries(boundaryEvidence(steps, facts, purposes), model);
   const stages: Stage[] = [];
   let start = 0;
   for (const end of [...cuts, steps.length]) {
@@ -27,6 +25,13 @@ export function segmentStages(steps: Step[], facts: StepFacts[], expectedStageLe
     start = end;
   }
   return stages;
+}
+
+/** Indices of the steps that open a stage (0 excluded), from the boundary evidence of each gap. */
+export function stageBoundaries(evidence: number[], model: StageModel): number[] {
+  if (evidence.length < 2) return [];
+  const samples = sampleSegmentations(evidence, model, sampleCount(evidence.length));
+  return chooseBoundaries(evidence.length, samples, boundaryPosteriors(evidence, model));
 }
 
 /** A message step serves the purpose of the action it announces; messages after the last action finalize. */
@@ -39,61 +44,6 @@ export function stepPurposes(steps: Step[], facts: StepFacts[]): StageLabel[] {
     purposes[index] = acts ? facts[index]!.purpose : next;
   }
   return purposes;
-}
-
-/** Score of the gap before step `index` (index 0 has no gap and scores 0). */
-function gapScores(steps: Step[], facts: StepFacts[], purposes: StageLabel[]): number[] {
-  const scores = new Array<number>(steps.length).fill(0);
-  for (let index = 1; index < steps.length; index += 1) {
-    const [before, after] = [steps[index - 1]!, steps[index]!];
-    const [was, is] = [facts[index - 1]!, facts[index]!];
-    let score = 0;
-    if (purposes[index] !== purposes[index - 1]) score += 1;
-    if (actionKind(was) !== actionKind(is)) score += 0.5;
-    if (before.actor !== after.actor) score += 0.5;
-    if (!after.tool && (after.text ?? "").trim().length > 40) score += 0.3;
-    if (before.observation && (before.observation.is_error || (before.observation.exit_code ?? 0) !== 0) && is.kind === "change") score += 0.3;
-    if (disjointFiles(was, is)) score += 0.3;
-    scores[index] = score;
-  }
-  return scores;
-}
-
-function actionKind(facts: StepFacts): string {
-  return facts.kind === "message" || facts.kind === "other" ? "none" : facts.kind;
-}
-
-function disjointFiles(was: StepFacts, is: StepFacts): boolean {
-  const before = new Set([...was.reads, ...was.writes].map(normalizePath));
-  const after = [...is.reads, ...is.writes].map(normalizePath);
-  return before.size > 0 && after.length > 0 && after.every((file) => !before.has(file));
-}
-
-/** How much being a full stage length away from other boundaries is worth, next to a change of purpose (1). */
-const SPREAD = 1;
-
-/**
- * Pick `count` gaps: the best-scoring first, each one scored up a little for being far from the gaps
- * already chosen (up to one expected stage length away), so that equal scores spread out evenly.
- */
-function chooseCuts(scores: number[], count: number, spacing: number): number[] {
-  const chosen: number[] = [];
-  const available = new Set(scores.map((_, index) => index).filter((index) => index > 0));
-  for (let round = 0; round < count && available.size > 0; round += 1) {
-    let best = -1;
-    let bestValue = -Infinity;
-    for (const index of available) {
-      const distance = chosen.length === 0 ? spacing : Math.min(...chosen.map((cut) => Math.abs(cut - index)));
-      const value = scores[index]! + SPREAD * Math.min(distance, spacing) / spacing;
-      if (value > bestValue) {
-        best = index;
-        bestValue = value;
-      }
-    }
-    chosen.push(best);
-    available.delete(best);
-  }
-  return chosen.sort((a, b) => a - b);
 }
 
 function majority(labels: StageLabel[]): StageLabel {

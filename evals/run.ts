@@ -2,7 +2,6 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { readFailingChecks, type FailingCheck } from "../analysis/checks.js";
-import { dialectOf } from "../analysis/granularity.js";
 import { findRuns } from "../extractors/findRuns.js";
 import { analyzeRun, type Analysis } from "../graphs/analyze.js";
 import type { AnalyzeOptions } from "../graphs/state.js";
@@ -14,10 +13,10 @@ import type { Step } from "../schema/step.js";
 import { discoverRun } from "../nodes/discover.js";
 import { BASELINES, baselinePrediction, type BaselineInput } from "./baselines.js";
 import { readManifest, type ManifestRecord } from "./manifest.js";
-import { boundariesOf, type StepPrediction } from "./metrics.js";
-import { projectReferenceStages, type ReferenceUnit } from "./referenceStages.js";
+import type { StepPrediction } from "./metrics.js";
 import { resolveRef, resolveRefs } from "./refs.js";
 import { scoreEval, type EvalSummary } from "./score.js";
+import { stageEval, type StageEval } from "./stageEval.js";
 
 export interface EvalRun {
   id: string;
@@ -35,19 +34,7 @@ export interface EvalRun {
   goldCategory?: string;
   predictedCategory?: string;
   /** Stage boundaries (step ids where a stage starts) against the gold segmentation, when there is one. */
-  stages?: {
-    gold: number[];
-    predicted: number[];
-    /** The trivial segmentation the issue compares with: a boundary every 2 steps. */
-    everyTwo: number[];
-    /** Gold boundaries as annotated, before projection onto the extracted steps. */
-    raw: number[];
-    unit: ReferenceUnit;
-    source: "manifest" | "reference";
-    /** The run's dialect and length, for learning expected stage lengths. */
-    dialect: string;
-    steps: number;
-  };
+  stages?: StageEval;
   /** Problems found in the run's replay bundle (empty when replay.json and replay.messages.json validate). */
   replayProblems: string[];
 }
@@ -112,7 +99,7 @@ async function evalOne(record: ManifestRecord, options: EvalOptions): Promise<Ev
     const baselineInput: BaselineInput = { steps, outcome: trace.run.outcome, task: trace.run.task, checks };
     const baselines: Record<string, StepPrediction> = {};
     for (const name of Object.keys(BASELINES)) baselines[name] = baselinePrediction(name, baselineInput);
-    const stages = stageBoundaries(record, analysis);
+    const stages = stageEval(record, analysis);
     return {
       id: record.id,
       status: "ok",
@@ -156,29 +143,6 @@ function replayProblems(analysis: Analysis): string[] {
   } catch (err) {
     return [`replay.messages.json: ${errorMessage(err)}`];
   }
-}
-
-/**
- * Gold stage boundaries from the manifest's `stages`, else from the extractor's reference stages
- * (projected onto the extracted steps when annotated in another unit, evals/referenceStages.ts).
- */
-function stageBoundaries(record: ManifestRecord, analysis: Analysis): EvalRun["stages"] {
-  const { steps, run, stages } = analysis.trace;
-  const predicted = boundariesOf(stages.map((stage) => ({ start: stage.start_step_id, end: stage.end_step_id })));
-  const everyTwo = steps.filter((_, index) => index > 0 && index % 2 === 0).map((step) => step.id);
-  const common = { predicted, everyTwo, dialect: dialectOf(run.format, steps), steps: steps.length };
-  if (record.labels.stages?.length) {
-    const gold = record.labels.stages
-      .map((stage) => ({ start: resolveRef(stage.start, steps), end: resolveRef(stage.end, steps) }))
-      .filter((stage): stage is { start: number; end: number } => stage.start !== undefined && stage.end !== undefined);
-    const boundaries = boundariesOf(gold);
-    return { ...common, gold: boundaries, raw: boundaries, unit: "steps", source: "manifest" };
-  }
-  if (run.reference_stages?.length) {
-    const projected = projectReferenceStages(run.reference_stages, steps);
-    return { ...common, gold: projected.boundaries, raw: projected.raw, unit: projected.unit, source: "reference" };
-  }
-  return undefined;
 }
 
 /**

@@ -1,23 +1,12 @@
 import { boundaryPRF, confusion, macroPRF, meanPRF, microPRF, onsetScores, type OnsetScores, type PRF, type StepPrediction } from "./metrics.js";
+import type { StageModel } from "../analysis/stageModel.js";
 import type { EvalRun } from "./run.js";
+import type { StageEval } from "./stageEval.js";
+import { learnStageModels, twoFoldPredictions } from "./stageLearning.js";
 
-/**
- * Expected stage length per dialect: pooled steps per gold stage over the runs of that dialect
- * (the table analysis/stageLengths.ts holds), plus "*" over all runs as the fallback.
- */
-export function learnStageLengths(runs: EvalRun[]): Record<string, number> {
-  const pooled = new Map<string, { steps: number; stages: number }>();
-  const add = (key: string, steps: number, stages: number) => {
-    const entry = pooled.get(key) ?? { steps: 0, stages: 0 };
-    pooled.set(key, { steps: entry.steps + steps, stages: entry.stages + stages });
-  };
-  for (const run of runs) {
-    if (!run.stages || run.stages.steps === 0) continue;
-    const stages = run.stages.gold.length + 1;
-    add(run.stages.dialect, run.stages.steps, stages);
-    add("*", run.stages.steps, stages);
-  }
-  return Object.fromEntries([...pooled].map(([key, { steps, stages }]) => [key, Math.round((steps / stages) * 100) / 100]));
+/** Stage models per dialect (the table analysis/stageLengths.ts holds), learned from the runs' gold stages. */
+export function learnStageLengths(runs: EvalRun[]): Record<string, StageModel> {
+  return learnStageModels(runs.flatMap((run) => (run.stages ? [run.stages] : [])));
 }
 
 export interface Scores {
@@ -26,17 +15,28 @@ export interface Scores {
   unuseful: { macro: PRF; micro: PRF };
 }
 
-/**
- * Stage boundary F1 (macro over runs with a gold segmentation), exact and within ±1 step, against
- * the gold projected onto the extracted steps; `raw` compares with the gold numbers as annotated.
- */
-export interface StageScores {
-  runs: number;
+/** Boundary F1, exact and within ±1 step, of one segmentation against the gold. */
+export interface BoundaryScores {
   exact: PRF;
   within1: PRF;
-  raw: { exact: PRF; within1: PRF };
-  /** The trivial baseline, a boundary every 2 steps, scored the same two ways. */
-  everyTwo: { exact: PRF; within1: PRF; raw: { exact: PRF; within1: PRF } };
+}
+
+/**
+ * Stage boundary F1 (macro over runs), exact and within ±1 step, against the gold projected onto
+ * the extracted steps, over the runs whose annotation fits their extracted steps (all of a manifest's).
+ */
+export interface StageScores extends BoundaryScores {
+  runs: number;
+  /** Against the gold numbers as annotated (no projection). */
+  raw: BoundaryScores;
+  /** The trivial baseline, a boundary every 2 steps, scored the same ways. */
+  everyTwo: BoundaryScores & { raw: BoundaryScores };
+  /** Out of sample: each half of the runs segmented with stage models learned on the other half. */
+  twoFold?: BoundaryScores;
+  /** Per framework (the top two folders of a run's path, e.g. `terminus2/OpenAI__GPT-5`), else per format. */
+  byGroup: Record<string, { runs: number; system: BoundaryScores; everyTwo: BoundaryScores }>;
+  /** Every run with a gold segmentation, including those whose annotation does not fit (`unfit` of them). */
+  all: { runs: number; unfit: number; system: BoundaryScores; everyTwo: BoundaryScores };
   /** Runs whose annotation was in another unit and was projected, by unit. */
   projected: Record<string, number>;
 }
@@ -101,24 +101,44 @@ export function score(runs: EvalRun[], pick: (run: EvalRun) => StepPrediction): 
   };
 }
 
+type Segmented = EvalRun & { stages: StageEval };
+
 function stageScores(runs: EvalRun[]): StageScores | undefined {
-  const segmented = runs.filter((run) => run.stages);
-  if (segmented.length === 0) return undefined;
+  const all = runs.filter((run): run is Segmented => run.stages !== undefined);
+  const fitting = all.filter((run) => run.stages.fits);
+  if (fitting.length === 0) return undefined;
   const projected: Record<string, number> = {};
-  for (const run of segmented) if (run.stages!.unit !== "steps") projected[run.stages!.unit] = (projected[run.stages!.unit] ?? 0) + 1;
-  type Boundaries = (run: EvalRun) => number[];
-  const f1 = (predicted: Boundaries, gold: Boundaries, tolerance: number) => meanPRF(segmented.map((run) => boundaryPRF(predicted(run), gold(run), tolerance)));
-  const both = (predicted: Boundaries) => ({
-    exact: f1(predicted, (run) => run.stages!.gold, 0),
-    within1: f1(predicted, (run) => run.stages!.gold, 1),
-    raw: { exact: f1(predicted, (run) => run.stages!.raw, 0), within1: f1(predicted, (run) => run.stages!.raw, 1) },
-  });
+  for (const run of fitting) if (run.stages.unit !== "steps") projected[run.stages.unit] = (projected[run.stages.unit] ?? 0) + 1;
+  const twoFold = fitting.length >= 4 ? twoFoldPredictions(fitting) : undefined;
+  const groups = new Map<string, Segmented[]>();
+  for (const run of fitting) groups.set(groupOf(run), [...(groups.get(groupOf(run)) ?? []), run]);
   return {
-    runs: segmented.length,
-    ...both((run) => run.stages!.predicted),
-    everyTwo: both((run) => run.stages!.everyTwo),
+    runs: fitting.length,
+    ...boundaryScores(fitting, (run) => run.stages.predicted),
+    raw: boundaryScores(fitting, (run) => run.stages.predicted, (run) => run.stages.raw),
+    everyTwo: { ...boundaryScores(fitting, (run) => run.stages.everyTwo), raw: boundaryScores(fitting, (run) => run.stages.everyTwo, (run) => run.stages.raw) },
+    ...(twoFold ? { twoFold: boundaryScores(fitting, (run) => twoFold.get(run.id) ?? []) } : {}),
+    byGroup: Object.fromEntries(
+      [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([name, members]) => [
+        name,
+        { runs: members.length, system: boundaryScores(members, (run) => run.stages.predicted), everyTwo: boundaryScores(members, (run) => run.stages.everyTwo) },
+      ]),
+    ),
+    all: { runs: all.length, unfit: all.length - fitting.length, system: boundaryScores(all, (run) => run.stages.predicted), everyTwo: boundaryScores(all, (run) => run.stages.everyTwo) },
     projected,
   };
+}
+
+function boundaryScores(runs: Segmented[], predicted: (run: Segmented) => number[], gold: (run: Segmented) => number[] = (run) => run.stages.gold): BoundaryScores {
+  const f1 = (tolerance: number) => meanPRF(runs.map((run) => boundaryPRF(predicted(run), gold(run), tolerance)));
+  return { exact: f1(0), within1: f1(1) };
+}
+
+/** A run of a folder is grouped by its top two folders (framework/model), a manifest's by format. */
+function groupOf(run: Segmented): string {
+  if (run.stages.source === "manifest") return run.format;
+  const parts = run.id.split("/");
+  return parts.length > 2 ? parts.slice(0, 2).join("/") : run.format;
 }
 
 function groupBy(runs: EvalRun[], key: (run: EvalRun) => string | undefined, baselineNames: string[]): Record<string, GroupScores> {

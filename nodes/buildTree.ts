@@ -1,5 +1,5 @@
 import { stepFacts } from "../analysis/classify.js";
-import { expectedStageLength } from "../analysis/granularity.js";
+import { stageModelFor } from "../analysis/granularity.js";
 import { segmentStages } from "../analysis/stages.js";
 import { buildTraceTree } from "../analysis/tree.js";
 import type { DiagnoseStateType, DiagnoseUpdate } from "../graphs/state.js";
@@ -8,6 +8,6 @@ import type { DiagnoseStateType, DiagnoseUpdate } from "../graphs/state.js";
 export async function buildTree(state: DiagnoseStateType): Promise<DiagnoseUpdate> {
   const facts = state.steps.map(stepFacts);
   const steps = state.steps.map((step, index) => ({ ...step, kind: facts[index]!.kind }));
-  const stages = segmentStages(steps, facts, expectedStageLength(state.runInfo?.format ?? "", steps));
+  const stages = segmentStages(steps, facts, stageModelFor(state.runInfo?.format ?? "", steps));
   return { steps, stages, tree: buildTraceTree(steps, stages) };
 }

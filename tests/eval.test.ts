@@ -83,7 +83,8 @@ describe("eval on a folder of runs with reference stages", () => {
   it("scores stages only, projecting annotations numbered in commands onto the extracted episodes", async () => {
     const result = await runEval(path.join(NORMALIZED, "terminus2", "OpenAI__GPT-5"), { ...options, concurrency: 2 });
     expect(result.system.onset.runs).toBe(0);
-    expect(result.stages!.runs).toBe(result.runs.length);
+    // Runs whose annotation numbers steps their files do not hold are counted apart.
+    expect(result.stages!.runs + result.stages!.all.unfit).toBe(result.runs.length);
     expect(result.stages!.projected.commands).toBeGreaterThan(result.runs.length / 2);
     // Projection makes the annotations comparable: scoring against the raw numbers is much worse.
     expect(result.stages!.within1.f1).toBeGreaterThan(result.stages!.raw.within1.f1);
