@@ -113,33 +113,36 @@ const AGENT_ACTORS = new Set(["agent", "assistant"]);
 /** Decisions a calibration rule can make about a step. */
 export type Decision = "incorrect" | "unuseful" | "neither";
 
-/** The parts of a step that say what annotators would call it: the grouping calibration learns over. */
+/**
+ * The parts of a step that say what annotators would call it: the grouping calibration learns over.
+ * A broad key (what offline called it, where it sits relative to the onset, its strongest evidence)
+ * gathers support over many runs quickly; a narrow one adds the step's kind and whether the call
+ * repeats an earlier one, for conventions that hold only there. `kind` and `repeated` are absent in
+ * the broad key.
+ */
 export interface StepKey {
   offline: Decision;
   relation: "before" | "after" | "none";
-  kind: string;
   strongest: string;
-  repeated: boolean;
+  kind?: string;
+  repeated?: boolean;
 }
 
 /**
- * The key of a step calibration may change, or undefined for steps it never touches: the onset
- * (a person's onset is what memory is about, not a convention) and steps of other actors.
+ * The keys of a step calibration may change, narrowest first (a narrow rule overrides a broad one);
+ * none for steps it never touches: the onset (a person's onset is what memory is about, not a
+ * convention) and steps of other actors.
  */
-export function keyOf(features: StepFeatures): StepKey | undefined {
-  if (!AGENT_ACTORS.has(features.actor) || features.onset === "at") return undefined;
+export function keysOf(features: StepFeatures): StepKey[] {
+  if (!AGENT_ACTORS.has(features.actor) || features.onset === "at") return [];
   const signals = features.signals ?? [];
-  return {
-    offline: features.offline ?? "neither",
-    relation: features.onset ?? "none",
-    kind: features.kind,
-    strongest: strongestFirst(signals)[0] ?? "none",
-    repeated: signals.includes("repeated_call"),
-  };
+  const broad: StepKey = { offline: features.offline ?? "neither", relation: features.onset ?? "none", strongest: strongestFirst(signals)[0] ?? "none" };
+  return [{ ...broad, kind: features.kind, repeated: signals.includes("repeated_call") }, broad];
 }
 
 export function keyText(key: StepKey): string {
-  return `${key.offline}|${key.relation}|${key.kind}|${key.strongest}|${key.repeated ? "repeated" : "once"}`;
+  const narrow = key.kind === undefined ? "*|*" : `${key.kind}|${key.repeated ? "repeated" : "once"}`;
+  return `${key.offline}|${key.relation}|${key.strongest}|${narrow}`;
 }
 
 /** Offline evidence kinds per step; anything else in the evidence (memory, an LLM) is not offline and is left out. */

@@ -1,11 +1,11 @@
 import type { Evidence } from "../schema/diagnosis.js";
 import type { Step } from "../schema/step.js";
-import { keyOf, keyText, stepFeatures, type CalibrationCase, type CaseCalibration, type Decision, type OfflineView, type StepFeatures, type StepKey } from "./calibration.js";
+import { keysOf, keyText, stepFeatures, type CalibrationCase, type CaseCalibration, type Decision, type OfflineView, type StepFeatures, type StepKey } from "./calibration.js";
 
 /**
  * Rules learned from confirmed cases: "steps like this one (same offline decision, same place
- * relative to the onset, same kind, same strongest evidence, repeated or not), the annotators call
- * <decision>". A rule is adopted only when applying it to the remembered runs agrees better with
+ * relative to the onset, same strongest evidence; narrower: also the same kind, repeated or not), the
+ * annotators call <decision>" (the keys are analysis/calibration.ts `keysOf`). A rule is adopted only when applying it to the remembered runs agrees better with
  * their annotators on the scores the labels are judged by (per run: incorrect-step F1 + unuseful-step
  * F1), and does so consistently across runs. Why per run and not per step: annotators label whole
  * runs, and within a run similar steps go together (one run with twenty identical garbled calls is
@@ -42,7 +42,8 @@ export interface CalibrationRule {
 /** A remembered run prepared for scoring rules on it. */
 interface TrainingRun {
   id: string;
-  steps: { id: number; key: string | undefined; offline: Decision }[];
+  /** Each step's keys, narrowest first. */
+  steps: { id: number; keys: string[]; offline: Decision }[];
   goldIncorrect: Set<number>;
   goldUnuseful: Set<number>;
 }
@@ -147,8 +148,9 @@ export function applyRules(features: StepFeatures[], rules: CalibrationRule[], n
   const moved = new Map<CalibrationRule, number[]>();
   for (const step of features) {
     const offline: Decision = step.offline ?? "neither";
-    const key = keyOf(step);
-    const rule = key ? byKey.get(keyText(key)) : undefined;
+    const rule = keysOf(step)
+      .map((key) => byKey.get(keyText(key)))
+      .find((found) => found !== undefined);
     const decided = rule && !(rule.to === "incorrect" && notIncorrect.includes(step.step)) ? rule.to : offline;
     if (decided === "incorrect") incorrect.push(step.step);
     if (decided === "unuseful") unuseful.push(step.step);
@@ -176,7 +178,8 @@ export function explainRule(rule: CalibrationRule, steps: number[]): string {
 export function describeKey(key: StepKey): string {
   const where = { before: "before the onset", after: "after the onset", none: "no onset" }[key.relation];
   const evidence = key.strongest === "none" ? "no evidence" : key.strongest.replace(/_/g, " ");
-  return `${where}, ${key.kind} step, ${evidence}${key.repeated ? ", repeated" : ""}, called ${key.offline} offline`;
+  const narrow = key.kind === undefined ? "" : `, ${key.kind} step${key.repeated ? ", repeated" : ""}`;
+  return `${where}, ${evidence}${narrow}, called ${key.offline} offline`;
 }
 
 /** The decisions a rule may take instead of the offline one; never incorrect before the onset (it is the earliest error). */
@@ -187,13 +190,9 @@ function alternatives(key: StepKey): Decision[] {
 
 function trainingRun(entry: { id: string; calibration: CaseCalibration }): TrainingRun {
   const steps = entry.calibration.steps;
-  const key = (step: StepFeatures) => {
-    const parts = keyOf(step);
-    return parts ? keyText(parts) : undefined;
-  };
   return {
     id: entry.id,
-    steps: steps.map((step) => ({ id: step.step, key: key(step), offline: step.offline ?? "neither" })),
+    steps: steps.map((step) => ({ id: step.step, keys: keysOf(step).map(keyText), offline: step.offline ?? "neither" })),
     goldIncorrect: new Set(steps.filter((step) => step.gold === "onset" || step.gold === "incorrect").map((step) => step.step)),
     goldUnuseful: new Set(steps.filter((step) => step.gold === "unuseful").map((step) => step.step)),
   };
@@ -203,14 +202,15 @@ function keyStats(cases: { id: string; calibration: CaseCalibration }[]): Map<st
   const stats = new Map<string, KeyStats>();
   for (const entry of cases) {
     for (const step of entry.calibration.steps) {
-      const key = keyOf(step);
-      if (!key) continue;
-      const text = keyText(key);
-      const stat = stats.get(text) ?? { key, runs: new Set<string>(), steps: 0, gold: { incorrect: 0, unuseful: 0, neither: 0 } };
-      stat.runs.add(entry.id);
-      stat.steps += 1;
-      stat.gold[step.gold === "onset" || step.gold === "incorrect" ? "incorrect" : step.gold === "unuseful" ? "unuseful" : "neither"] += 1;
-      stats.set(text, stat);
+      const gold: Decision = step.gold === "onset" || step.gold === "incorrect" ? "incorrect" : step.gold === "unuseful" ? "unuseful" : "neither";
+      for (const key of keysOf(step)) {
+        const text = keyText(key);
+        const stat = stats.get(text) ?? { key, runs: new Set<string>(), steps: 0, gold: { incorrect: 0, unuseful: 0, neither: 0 } };
+        stat.runs.add(entry.id);
+        stat.steps += 1;
+        stat.gold[gold] += 1;
+        stats.set(text, stat);
+      }
     }
   }
   return stats;
@@ -221,7 +221,8 @@ function agreement(run: TrainingRun, rules: Map<string, Decision>): number {
   const incorrect = new Set<number>();
   const unuseful = new Set<number>();
   for (const step of run.steps) {
-    const decided = (step.key && rules.get(step.key)) || step.offline;
+    const ruled = step.keys.find((key) => rules.has(key));
+    const decided = ruled === undefined ? step.offline : rules.get(ruled)!;
     if (decided === "incorrect") incorrect.add(step.id);
     if (decided === "unuseful") unuseful.add(step.id);
   }

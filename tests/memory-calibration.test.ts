@@ -141,7 +141,7 @@ describe("annotators who mark every repeated garbled call after the onset incorr
   it("say why in the evidence and list the cases they came from", () => {
     const calibrated = warm.diagnosis.evidence.filter((item) => item.signal === "memory_calibration");
     expect(calibrated).toHaveLength(1);
-    expect(calibrated[0]!.why).toMatch(/^memory: of \d+ such steps \(after the onset, other step, malformed call, repeated, called unuseful offline\) in 5 remembered runs, annotators marked \d+ incorrect/);
+    expect(calibrated[0]!.why).toMatch(/^memory: of \d+ such steps \(after the onset, malformed call, other step, repeated, called unuseful offline\) in 5 remembered runs, annotators marked \d+ incorrect/);
     expect(warm.diagnosis.cases_used?.filter((entry) => entry.role === "calibration").map((entry) => path.basename(entry.id)).sort()).toEqual([...CONVENTION_RUNS].sort());
   });
 
