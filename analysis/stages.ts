@@ -2,7 +2,7 @@ import type { Step } from "../schema/step.js";
 import type { Stage, StageLabel } from "../schema/trace.js";
 import { boundaryEvidence } from "./boundaryEvidence.js";
 import type { StepFacts } from "./classify.js";
-import { chooseBoundaries, sampleCount } from "./stageDecoder.js";
+import { chooseBoundaries, DECODING } from "./stageDecoder.js";
 import { boundaryPosteriors, sampleSegmentations, type StageModel } from "./stageModel.js";
 
 /**
@@ -30,7 +30,7 @@ export function segmentStages(steps: Step[], facts: StepFacts[], model: StageMod
 /** Indices of the steps that open a stage (0 excluded), from the boundary evidence of each gap. */
 export function stageBoundaries(evidence: number[], model: StageModel): number[] {
   if (evidence.length < 2) return [];
-  const samples = sampleSegmentations(evidence, model, sampleCount(evidence.length));
+  const samples = sampleSegmentations(evidence, model, DECODING.samples);
   return chooseBoundaries(evidence.length, samples, boundaryPosteriors(evidence, model));
 }
 
