@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Evidence } from "../schema/diagnosis.js";
 import type { Step } from "../schema/step.js";
 import { keysOf, keyText, stepFeatures, type CalibrationCase, type CaseCalibration, type Decision, type OfflineView, type StepFeatures, type StepKey } from "./calibration.js";
@@ -5,9 +6,9 @@ import { keysOf, keyText, stepFeatures, type CalibrationCase, type CaseCalibrati
 /**
  * Rules learned from confirmed cases: "steps like this one (same offline decision, same place
  * relative to the onset, same strongest evidence; narrower: also the same kind, repeated or not), the
- * annotators call <decision>" (the keys are analysis/calibration.ts `keysOf`). A rule is adopted only when applying it to the remembered runs agrees better with
- * their annotators on the scores the labels are judged by (per run: incorrect-step F1 + unuseful-step
- * F1), and does so consistently across runs. Why per run and not per step: annotators label whole
+ * annotators call <decision>" (the keys are analysis/calibration.ts `keysOf`). A rule is adopted
+ * only when applying it to the remembered runs agrees better with their annotators on the scores the
+ * labels are judged by (per run: incorrect-step F1 + unuseful-step F1), consistently across runs. Why per run and not per step: annotators label whole
  * runs, and within a run similar steps go together (one run with twenty identical garbled calls is
  * one opinion, not twenty); a per-step rate (a Beta posterior above ½) was tried first and, on the
  * dev sets' folds, undid correct offline decisions that a few long runs outvoted (see analysis/README.md).
@@ -39,15 +40,6 @@ export interface CalibrationRule {
   cases: string[];
 }
 
-/** A remembered run prepared for scoring rules on it. */
-interface TrainingRun {
-  id: string;
-  /** Each step's keys, narrowest first. */
-  steps: { id: number; keys: string[]; offline: Decision }[];
-  goldIncorrect: Set<number>;
-  goldUnuseful: Set<number>;
-}
-
 interface KeyStats {
   key: StepKey;
   runs: Set<string>;
@@ -55,52 +47,121 @@ interface KeyStats {
   gold: Record<Decision, number>;
 }
 
+/** A step of a remembered run: its keys (narrowest first), what the rules adopted so far decide, what its annotator said. */
+interface TrainingStep {
+  run: number;
+  keys: string[];
+  decided: Decision;
+  gold: Decision;
+}
+
+/**
+ * How each remembered run's labels agree with its annotators, kept as counts (predicted and right,
+ * per label), so that a trial rule is scored by walking only the steps it touches.
+ */
+class Agreement {
+  private readonly counts: { predicted: Record<Decision, number>; right: Record<Decision, number>; gold: Record<Decision, number> }[];
+
+  constructor(steps: TrainingStep[], runs: number) {
+    const zero = () => ({ incorrect: 0, unuseful: 0, neither: 0 });
+    this.counts = Array.from({ length: runs }, () => ({ predicted: zero(), right: zero(), gold: zero() }));
+    for (const step of steps) {
+      const count = this.counts[step.run]!;
+      count.gold[step.gold] += 1;
+      count.predicted[step.decided] += 1;
+      if (step.decided === step.gold) count.right[step.decided] += 1;
+    }
+  }
+
+  /** Incorrect-step F1 + unuseful-step F1 of a run, with some steps' decisions moved to `to`. */
+  score(run: number, moved: TrainingStep[] = [], to?: Decision): number {
+    const { predicted, right, gold } = this.counts[run]!;
+    const after = { predicted: { ...predicted }, right: { ...right } };
+    for (const step of moved) {
+      after.predicted[step.decided] -= 1;
+      if (step.decided === step.gold) after.right[step.decided] -= 1;
+      after.predicted[to!] += 1;
+      if (to === step.gold) after.right[to] += 1;
+    }
+    return f1(after.predicted.incorrect, after.right.incorrect, gold.incorrect) + f1(after.predicted.unuseful, after.right.unuseful, gold.unuseful);
+  }
+
+  /** Adopt a decision for some steps. */
+  move(steps: TrainingStep[], to: Decision): void {
+    for (const step of steps) {
+      const count = this.counts[step.run]!;
+      count.predicted[step.decided] -= 1;
+      if (step.decided === step.gold) count.right[step.decided] -= 1;
+      step.decided = to;
+      count.predicted[to] += 1;
+      if (to === step.gold) count.right[to] += 1;
+    }
+  }
+}
+
 /** Learn the rules from confirmed cases' calibration records (none when memory holds too few to say anything). */
 export function learnRules(cases: { id: string; calibration: CaseCalibration }[]): CalibrationRule[] {
-  const runs = cases.map(trainingRun).sort((a, b) => a.id.localeCompare(b.id));
-  const stats = keyStats(cases);
+  const ordered = [...cases].sort((a, b) => a.id.localeCompare(b.id));
+  const steps = ordered.flatMap((entry, run) => entry.calibration.steps.map((step) => trainingStep(step, run)));
+  const stats = keyStats(ordered);
   // A rule over fewer runs than the sign test needs could never be adopted: skip those keys.
   const eligible = [...stats.entries()].filter(([, stat]) => signTest(stat.runs.size, 0) <= CALIBRATION_LIMITS.signTestLevel).sort(([a], [b]) => a.localeCompare(b));
   if (eligible.length === 0) return [];
+  const withKey = new Map<string, TrainingStep[]>();
+  for (const step of steps) for (const key of step.keys) withKey.set(key, withKey.get(key) ?? []).get(key)!.push(step);
 
-  const rules = new Map<string, Decision>();
+  const agreement = new Agreement(steps, ordered.length);
+  const rules = new Set<string>();
   const adopted: CalibrationRule[] = [];
-  let current = new Map(runs.map((run) => [run.id, agreement(run, rules)]));
   for (let round = 0; round < CALIBRATION_LIMITS.maxRules; round += 1) {
-    let best: { text: string; to: Decision; gain: number; improved: number; worsened: number; scores: Map<string, number> } | undefined;
+    let best: { text: string; to: Decision; gain: number; improved: number; worsened: number; moved: TrainingStep[] } | undefined;
     for (const [text, stat] of eligible) {
       if (rules.has(text)) continue;
+      // The steps this key would decide: those with no narrower rule already deciding them.
+      const governed = withKey.get(text)!.filter((step) => step.keys.find((key) => key === text || rules.has(key)) === text);
       for (const to of alternatives(stat.key)) {
-        const trial = new Map(rules).set(text, to);
-        const scores = new Map<string, number>();
+        const moved = governed.filter((step) => step.decided !== to);
+        const byRun = new Map<number, TrainingStep[]>();
+        for (const step of moved) byRun.set(step.run, byRun.get(step.run) ?? []).get(step.run)!.push(step);
         let improved = 0;
         let worsened = 0;
         let gain = 0;
-        for (const run of runs) {
-          if (!stat.runs.has(run.id)) continue;
-          const score = agreement(run, trial);
-          const delta = score - current.get(run.id)!;
-          scores.set(run.id, score);
+        for (const [run, changed] of byRun) {
+          const delta = agreement.score(run, changed, to) - agreement.score(run);
           gain += delta;
           if (delta > 1e-9) improved += 1;
           if (delta < -1e-9) worsened += 1;
         }
-        gain /= runs.length;
+        gain /= ordered.length;
         const consistent = signTest(improved, worsened) <= CALIBRATION_LIMITS.signTestLevel;
-        if (consistent && gain > 1e-9 && (!best || gain > best.gain + 1e-12)) best = { text, to, gain, improved, worsened, scores };
+        if (consistent && gain > 1e-9 && (!best || gain > best.gain + 1e-12)) best = { text, to, gain, improved, worsened, moved };
       }
     }
     if (!best) break;
-    rules.set(best.text, best.to);
-    current = new Map([...current, ...best.scores]);
+    rules.add(best.text);
+    agreement.move(best.moved, best.to);
     const stat = stats.get(best.text)!;
     adopted.push({ key: stat.key, to: best.to, runs: stat.runs.size, improved: best.improved, worsened: best.worsened, steps: stat.steps, gold: stat.gold, cases: [...stat.runs].sort() });
   }
   return adopted;
 }
 
-/** Rules are learned once per set of recalled cases (the critic may ask for several proposals of one run). */
-const learned = new WeakMap<CalibrationCase[], CalibrationRule[]>();
+/**
+ * Rules learned per set of cases, by digest: the critic may ask for several proposals of one run, and
+ * a batch or an eval diagnoses many runs against the same memory. A few sets are kept (one per kind of agent).
+ */
+const learned = new Map<string, CalibrationRule[]>();
+const LEARNED_SETS = 8;
+
+function rulesFor(cases: CalibrationCase[]): CalibrationRule[] {
+  const digest = createHash("sha256").update(JSON.stringify(cases)).digest("hex");
+  const known = learned.get(digest);
+  if (known) return known;
+  const rules = learnRules(cases);
+  if (learned.size >= LEARNED_SETS) learned.delete(learned.keys().next().value!);
+  learned.set(digest, rules);
+  return rules;
+}
 
 /** What calibration changed in a proposal, and the remembered cases that taught it. */
 export interface ProposalCalibration {
@@ -117,8 +178,7 @@ export interface ProposalCalibration {
  */
 export function calibrateProposal(steps: Step[], proposal: OfflineView, cases: CalibrationCase[], notIncorrect: number[] = []): ProposalCalibration | undefined {
   if (cases.length === 0) return undefined;
-  const rules = learned.get(cases) ?? learnRules(cases);
-  learned.set(cases, rules);
+  const rules = rulesFor(cases);
   if (rules.length === 0) return undefined;
   const result = applyRules(stepFeatures(steps, proposal), rules, notIncorrect);
   if (result.changes.length === 0) return undefined;
@@ -188,21 +248,19 @@ function alternatives(key: StepKey): Decision[] {
   return all.filter((decision) => decision !== key.offline);
 }
 
-function trainingRun(entry: { id: string; calibration: CaseCalibration }): TrainingRun {
-  const steps = entry.calibration.steps;
-  return {
-    id: entry.id,
-    steps: steps.map((step) => ({ id: step.step, keys: keysOf(step).map(keyText), offline: step.offline ?? "neither" })),
-    goldIncorrect: new Set(steps.filter((step) => step.gold === "onset" || step.gold === "incorrect").map((step) => step.step)),
-    goldUnuseful: new Set(steps.filter((step) => step.gold === "unuseful").map((step) => step.step)),
-  };
+function trainingStep(step: StepFeatures, run: number): TrainingStep {
+  return { run, keys: keysOf(step).map(keyText), decided: step.offline ?? "neither", gold: goldDecision(step) };
+}
+
+function goldDecision(step: StepFeatures): Decision {
+  return step.gold === "onset" || step.gold === "incorrect" ? "incorrect" : step.gold === "unuseful" ? "unuseful" : "neither";
 }
 
 function keyStats(cases: { id: string; calibration: CaseCalibration }[]): Map<string, KeyStats> {
   const stats = new Map<string, KeyStats>();
   for (const entry of cases) {
     for (const step of entry.calibration.steps) {
-      const gold: Decision = step.gold === "onset" || step.gold === "incorrect" ? "incorrect" : step.gold === "unuseful" ? "unuseful" : "neither";
+      const gold = goldDecision(step);
       for (const key of keysOf(step)) {
         const text = keyText(key);
         const stat = stats.get(text) ?? { key, runs: new Set<string>(), steps: 0, gold: { incorrect: 0, unuseful: 0, neither: 0 } };
@@ -214,19 +272,6 @@ function keyStats(cases: { id: string; calibration: CaseCalibration }[]): Map<st
     }
   }
   return stats;
-}
-
-/** How well a run's labels under some rules agree with its annotators: incorrect-step F1 + unuseful-step F1. */
-function agreement(run: TrainingRun, rules: Map<string, Decision>): number {
-  const incorrect = new Set<number>();
-  const unuseful = new Set<number>();
-  for (const step of run.steps) {
-    const ruled = step.keys.find((key) => rules.has(key));
-    const decided = ruled === undefined ? step.offline : rules.get(ruled)!;
-    if (decided === "incorrect") incorrect.add(step.id);
-    if (decided === "unuseful") unuseful.add(step.id);
-  }
-  return f1(incorrect, run.goldIncorrect) + f1(unuseful, run.goldUnuseful);
 }
 
 /**
@@ -245,10 +290,8 @@ export function signTest(better: number, worse: number): number {
   return tail / 2 ** n;
 }
 
-/** Set F1 as eval scores it per run (both empty: 1). */
-function f1(predicted: Set<number>, gold: Set<number>): number {
-  if (predicted.size === 0 && gold.size === 0) return 1;
-  let hits = 0;
-  for (const id of predicted) if (gold.has(id)) hits += 1;
-  return hits === 0 ? 0 : (2 * hits) / (predicted.size + gold.size);
+/** Set F1 from counts, as eval scores it per run (both empty: 1). */
+function f1(predicted: number, right: number, gold: number): number {
+  if (predicted === 0 && gold === 0) return 1;
+  return right === 0 ? 0 : (2 * right) / (predicted + gold);
 }
