@@ -96,6 +96,17 @@ describe("memory import stores what calibration learns from", () => {
   });
 });
 
+describe("feedback stores what calibration learns from", () => {
+  it("taking the offline view from a diagnosis made without memory as it is", async () => {
+    const out = path.join(scratch, "cold-out");
+    await writeAnalysis(out, cold);
+    const result = await recordFeedback({ outDir: out, onset: cold.diagnosis.onset!.step_id, unuseful: [], home: path.join(scratch, "cold-feedback") });
+    const steps = CaseCalibration.parse(result.case.calibration).steps;
+    expect(steps.filter((step) => step.offline === "unuseful").map((step) => step.step)).toEqual(cold.diagnosis.unuseful_step_ids);
+    expect(steps.filter((step) => step.gold === "unuseful")).toEqual([]);
+  });
+});
+
 describe("an empty or too small memory changes nothing", () => {
   it("gives the cold diagnosis when the confirmed cases kept no calibration features (stored before there were any)", async () => {
     const home = path.join(scratch, "featureless");
