@@ -69,8 +69,10 @@ export function breakpointBefore(steps: Step[], onsetId: number): number {
 }
 
 function guidanceText(diagnosis: Diagnosis, onsetId: number, checks: FailingCheck[]): string {
-  const atOnset = diagnosis.evidence.filter((item) => item.step_id === onsetId && item.signal !== "error_observation");
-  const later = diagnosis.evidence.filter((item) => diagnosis.error_chain.includes(item.step_id) && item.step_id !== onsetId && item.signal !== "target_write").slice(0, 5);
+  // Memory evidence says how the diagnosis was reached, not what the agent did: it is no guidance.
+  const evidence = diagnosis.evidence.filter((item) => !item.signal?.startsWith("memory_"));
+  const atOnset = evidence.filter((item) => item.step_id === onsetId && item.signal !== "error_observation");
+  const later = evidence.filter((item) => diagnosis.error_chain.includes(item.step_id) && item.step_id !== onsetId && item.signal !== "target_write").slice(0, 5);
   const summary = diagnosis.onset?.summary.replace(/^Step \d+: /, "") ?? "see below";
   const failing = checks.slice(0, 6).map((check) => `- ${check.name}${whyCheckFailed(check) ? `: ${whyCheckFailed(check)}` : ""}`);
   return [
