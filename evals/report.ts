@@ -3,7 +3,7 @@ import path from "node:path";
 import { escapeHtml } from "../outputs/report.js";
 import { writeFileAtomic } from "../outputs/write.js";
 import type { EvalResult } from "./run.js";
-import type { GroupScores, Scores } from "./score.js";
+import { scoreColumns, type GroupScores, type Scores } from "./score.js";
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}`;
 
@@ -38,21 +38,13 @@ ${errors.map((run) => `<p class="miss">error ${escapeHtml(run.id)}: ${escapeHtml
 }
 
 function scoreRow(name: string, scores: Scores, system = false): string {
-  const cells = [
-    pct(scores.onset.exact),
-    ...Object.values(scores.onset.within).map(pct),
-    pct(scores.incorrect.macro.precision),
-    pct(scores.incorrect.macro.recall),
-    pct(scores.incorrect.macro.f1),
-    pct(scores.incorrect.micro.f1),
-    pct(scores.unuseful.macro.f1),
-  ];
+  const cells = scoreColumns(scores).map(pct);
   return `<tr${system ? ' class="system"' : ""}><td>${escapeHtml(name)}</td>${cells.map((cell) => `<td>${cell}</td>`).join("")}</tr>`;
 }
 
 function onsetTable(result: EvalResult): string {
   return `<h2>Onset and step labels (%)</h2>
-<table><tr><th></th><th>onset exact</th><th>±1</th><th>±3</th><th>±5</th><th>incorrect P</th><th>incorrect R</th><th>incorrect F1</th><th>incorrect F1 (micro)</th><th>unuseful F1</th></tr>
+<table><tr><th></th><th>onset exact</th><th>±1</th><th>±3</th><th>±5</th><th>incorrect P</th><th>incorrect R</th><th>incorrect F1</th><th>incorrect F1 (micro)</th><th>unuseful F1</th><th>unuseful F1 (micro)</th></tr>
 ${scoreRow("codetracer", result.system, true)}
 ${Object.entries(result.baselines).map(([name, scores]) => scoreRow(name, scores)).join("\n")}
 </table><p class="note">P/R/F1 are macro averages over runs unless marked micro. Baselines predict one onset and call only it incorrect.</p>`;

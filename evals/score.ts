@@ -162,3 +162,17 @@ function groupBy(runs: EvalRun[], key: (run: EvalRun) => string | undefined, bas
   }
   return result;
 }
+
+/** The columns of a score row, as shares 0..1, in the order the text table and the HTML page show them. */
+export function scoreColumns(scores: Scores): number[] {
+  return [
+    scores.onset.exact,
+    ...Object.values(scores.onset.within),
+    scores.incorrect.macro.precision,
+    scores.incorrect.macro.recall,
+    scores.incorrect.macro.f1,
+    scores.incorrect.micro.f1,
+    scores.unuseful.macro.f1,
+    scores.unuseful.micro.f1,
+  ];
+}

@@ -1,21 +1,11 @@
 import type { EvalResult } from "./run.js";
-import type { BoundaryScores, GroupScores, Scores, StageScores } from "./score.js";
+import { scoreColumns, type BoundaryScores, type GroupScores, type Scores, type StageScores } from "./score.js";
 
 const pct = (value: number) => `${(value * 100).toFixed(1)}`.padStart(6);
 const NAME_WIDTH = 26;
 
 function row(name: string, scores: Scores): string {
-  return [
-    name.padEnd(NAME_WIDTH),
-    pct(scores.onset.exact),
-    ...Object.values(scores.onset.within).map(pct),
-    pct(scores.incorrect.macro.precision),
-    pct(scores.incorrect.macro.recall),
-    pct(scores.incorrect.macro.f1),
-    pct(scores.incorrect.micro.f1),
-    pct(scores.unuseful.macro.f1),
-    pct(scores.unuseful.micro.f1),
-  ].join(" ");
+  return [name.padEnd(NAME_WIDTH), ...scoreColumns(scores).map(pct)].join(" ");
 }
 
 function groupRow(name: string, group: GroupScores): string {

@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { z } from "zod";
 import { loadPrompt, renderPrompt } from "../prompts/index.js";
 import { DEFAULT_LIMITS, runAgent, type AgentLimits, type AgentResult } from "./agentLoop.js";
-import { describeOutcome, describeStages, describeTask } from "./describe.js";
+import { describeRun } from "./describe.js";
 import { createTraceTools, type TraceView } from "./traceTools.js";
 import { untrusted } from "./untrusted.js";
 
@@ -48,11 +48,7 @@ export async function runCriticAgent(request: CriticRequest): Promise<AgentResul
   const limits = { ...DEFAULT_LIMITS, ...request.limits };
   const prompt = loadPrompt("critic");
   const values = {
-    max_tool_rounds: limits.maxToolRounds,
-    task: describeTask(request.trace),
-    step_count: request.trace.steps.length,
-    stages: describeStages(request.trace.stages),
-    outcome: describeOutcome(request.trace.outcome),
+    ...describeRun(request.trace, limits.maxToolRounds),
     proposal: describeProposal(request.proposal),
     offline_verdict: request.offlineVerdict.accepted ? "accepted" : `rejected: ${untrusted(request.offlineVerdict.objection ?? "(no reason given)")}`,
   };

@@ -7,6 +7,17 @@ import { oneLine, truncate, untrusted } from "./untrusted.js";
 export type CritiqueConstraints = Constraints;
 
 /** The prompt sections shared by the localizer and the critic: short, and untrusted text delimited. */
+/** The prompt values every agent gets about the run: task, size, stages, outcome, its tool budget. */
+export function describeRun(trace: TraceView, maxToolRounds: number) {
+  return {
+    max_tool_rounds: maxToolRounds,
+    task: describeTask(trace),
+    step_count: trace.steps.length,
+    stages: describeStages(trace.stages),
+    outcome: describeOutcome(trace.outcome),
+  };
+}
+
 export function describeTask(trace: TraceView): string {
   return trace.task ? untrusted(truncate(trace.task, 3_000)) : "(the run does not state its task)";
 }

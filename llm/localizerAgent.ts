@@ -3,7 +3,7 @@ import { z } from "zod";
 import { loadPrompt, renderPrompt } from "../prompts/index.js";
 import { FailureCategory } from "../schema/diagnosis.js";
 import { DEFAULT_LIMITS, runAgent, type AgentLimits, type AgentResult } from "./agentLoop.js";
-import { describeConstraints, describeOutcome, describeStages, describeTask, type CritiqueConstraints } from "./describe.js";
+import { describeConstraints, describeRun, type CritiqueConstraints } from "./describe.js";
 import { createTraceTools, type TraceView } from "./traceTools.js";
 import { untrusted } from "./untrusted.js";
 
@@ -49,11 +49,7 @@ export async function runLocalizerAgent(request: LocalizerRequest): Promise<Agen
   const limits = { ...DEFAULT_LIMITS, ...request.limits };
   const prompt = loadPrompt("localizer");
   const values = {
-    max_tool_rounds: limits.maxToolRounds,
-    task: describeTask(request.trace),
-    step_count: request.trace.steps.length,
-    stages: describeStages(request.trace.stages),
-    outcome: describeOutcome(request.trace.outcome),
+    ...describeRun(request.trace, limits.maxToolRounds),
     offline_proposal: describeHypothesis(request.hypothesis),
     objection: request.objection ? untrusted(request.objection) : "(none: this is the first round)",
     constraints: describeConstraints(request.constraints),
