@@ -64,7 +64,7 @@ export interface LlmLocalization extends LlmStepReport {
 
 /** LLM localizer: investigate the trace from the offline hypothesis and propose onset, steps and chain. */
 export async function llmLocalize(input: LlmLocalizeInput): Promise<LlmLocalization> {
-  const model = connect(input);
+  const model = await connect(input);
   if (!model) return { proposal: input.offline, strategy: "offline", cost: NO_COST, fallback: "no LLM configured", toolUses: [] };
   const trace = traceView(input);
   const result = await runLocalizerAgent({ model, trace, hypothesis: input.offline, objection: input.objection, constraints: input.constraints, examples: input.examples, limits: input.limits });
@@ -89,7 +89,7 @@ export interface LlmCritique extends LlmStepReport {
 
 /** LLM critic: check the proposal against the trace; accept, or send it back with an objection and constraints. */
 export async function llmCritique(input: LlmCritiqueInput): Promise<LlmCritique> {
-  const model = connect(input);
+  const model = await connect(input);
   if (!model) return { verdict: input.offline, strategy: "offline", cost: NO_COST, fallback: "no LLM configured", toolUses: [] };
   // The critic checks an onset; it never invents one, so a proposal without onset has nothing to check.
   if (!input.proposal.onset) return { verdict: input.offline, strategy: "offline", cost: NO_COST, fallback: "the proposal names no onset to check", toolUses: [] };
@@ -114,7 +114,7 @@ function tighten(previous: Constraints, answer: CriticAnswer): Constraints {
   };
 }
 
-function connect(connection: LlmConnection): BaseChatModel | undefined {
+async function connect(connection: LlmConnection): Promise<BaseChatModel | undefined> {
   if (connection.model) return connection.model;
   const config = resolveLlmConfig(connection.options?.llm ?? "auto", connection.env ?? process.env);
   return config ? createChatModel(config) : undefined;

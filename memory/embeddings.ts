@@ -1,5 +1,5 @@
 import { Embeddings } from "@langchain/core/embeddings";
-import { OpenAIEmbeddings } from "@langchain/openai";
+import type { OpenAIEmbeddings } from "@langchain/openai";
 
 /** Dimensions of the default offline embedding: enough buckets that hashed features rarely collide. */
 export const DEFAULT_DIMENSIONS = 512;
@@ -97,7 +97,7 @@ export function cosineSimilarity(a: number[], b: number[]): number {
  * searched with the embedding that built it.
  */
 export function embeddingId(embeddings: Embeddings): string {
-  if (embeddings instanceof OpenAIEmbeddings) return `openai:${embeddings.model}${embeddings.dimensions ? `-${embeddings.dimensions}` : ""}`;
+  if (isOpenAIEmbeddings(embeddings)) return `openai:${embeddings.model}${embeddings.dimensions ? `-${embeddings.dimensions}` : ""}`;
   const own = (embeddings as { id?: unknown }).id;
   if (typeof own === "string" && own.length > 0) return own;
   return `custom:${embeddings.constructor.name}`;
@@ -109,9 +109,11 @@ export function embeddingId(embeddings: Embeddings): string {
  * alone) because switching embeddings re-indexes the whole memory, and many OpenAI-compatible
  * endpoints serve chat but no embeddings.
  */
-export function createEmbeddings(env: NodeJS.ProcessEnv = process.env): Embeddings {
+export async function createEmbeddings(env: NodeJS.ProcessEnv = process.env): Promise<Embeddings> {
   const model = env.CODETRACER_EMBEDDING_MODEL?.trim();
   if (env.OPENAI_API_KEY && model) {
+    // Loaded on first use, so offline runs do not pay for the OpenAI client at start-up.
+    const { OpenAIEmbeddings } = await import("@langchain/openai");
     return new OpenAIEmbeddings({
       model,
       apiKey: env.OPENAI_API_KEY,
@@ -120,4 +122,9 @@ export function createEmbeddings(env: NodeJS.ProcessEnv = process.env): Embeddin
     });
   }
   return new HashedNgramEmbeddings();
+}
+
+/** OpenAI's embeddings class is loaded lazily, so it is recognised by name rather than by instanceof. */
+function isOpenAIEmbeddings(embeddings: Embeddings): embeddings is OpenAIEmbeddings {
+  return embeddings.constructor.name === "OpenAIEmbeddings" && typeof (embeddings as { model?: unknown }).model === "string";
 }

@@ -1,5 +1,5 @@
 import type { Embeddings } from "@langchain/core/embeddings";
-import { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
+import type { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
 import type Database from "better-sqlite3";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -90,6 +90,7 @@ function checkFile(file: string, expected: { bytes: number; sha256: string }): s
 
 /** Load a checked snapshot into an HNSWLib store. */
 export async function loadStore(dir: string, embeddings: Embeddings): Promise<HNSWLib> {
+  const { HNSWLib } = await loadHnswLib();
   return HNSWLib.load(dir, embeddings);
 }
 
@@ -209,4 +210,12 @@ function fsyncPath(file: string): void {
 
 function sha256(content: Buffer): string {
   return createHash("sha256").update(content).digest("hex");
+}
+
+/**
+ * The HNSW library, loaded on first use: most analyses never touch a vector index (empty memory),
+ * and loading it costs a noticeable part of the CLI's start-up.
+ */
+export function loadHnswLib(): Promise<typeof import("@langchain/community/vectorstores/hnswlib")> {
+  return import("@langchain/community/vectorstores/hnswlib");
 }

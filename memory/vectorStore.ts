@@ -1,11 +1,11 @@
 import type { Embeddings } from "@langchain/core/embeddings";
 import { Document } from "@langchain/core/documents";
-import { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
+import type { HNSWLib } from "@langchain/community/vectorstores/hnswlib";
 import type Database from "better-sqlite3";
 import { ensureMemorySchema, openDatabase } from "./db.js";
 import { DocumentTable, MemoryDocumentInput, NamespaceName, type IndexableDocument, type StoredDocument } from "./documents.js";
 import { createEmbeddings, embeddingId } from "./embeddings.js";
-import { loadStore, namespaceDir, peekPublished, publish, readPublished, saveToTemp } from "./snapshot.js";
+import { loadHnswLib, loadStore, namespaceDir, peekPublished, publish, readPublished, saveToTemp } from "./snapshot.js";
 
 /** The namespaces every memory has: failure cases, and the format fingerprints of extractor evolution. */
 export const FAILURES = "failures";
@@ -76,7 +76,7 @@ export class VectorMemory {
     const db = openDatabase(home);
     try {
       const storeUid = ensureMemorySchema(db);
-      const embeddings = options.embeddings ?? createEmbeddings();
+      const embeddings = options.embeddings ?? (await createEmbeddings());
       return new VectorMemory(home, db, embeddings, embeddingId(embeddings), storeUid);
     } catch (err) {
       db.close();
@@ -260,6 +260,7 @@ export class VectorMemory {
     const { generation, docs } = this.docs.changedSince(namespace, 0, this.embedding);
     if (docs.length === 0) return undefined;
     const vectors = await this.vectorsOf(namespace, docs);
+    const { HNSWLib } = await loadHnswLib();
     const store = new HNSWLib(this.embeddings, { space: "cosine", numDimensions: vectors[0]!.length });
     await store.addVectors(vectors, docs.map(toDocument));
     return { store, generation, labels: labelsOf(store), deleted: 0, published: false };

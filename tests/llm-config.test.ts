@@ -23,18 +23,18 @@ describe("whether an analysis uses an LLM", () => {
     expect(resolveLlmConfig("auto", { OPENAI_BASE_URL: "localhost:8000" })).toBeUndefined();
   });
 
-  it("takes the endpoint and the model from the environment", () => {
+  it("takes the endpoint and the model from the environment", async () => {
     const config = resolveLlmConfig("auto", { ...KEY, OPENAI_BASE_URL: "http://127.0.0.1:9/v1", CODETRACER_MODEL: "qwen3-coder" })!;
     expect(config).toMatchObject({ baseURL: "http://127.0.0.1:9/v1", model: "qwen3-coder" });
     expect(config.maxRetries).toBeLessThanOrEqual(3);
-    const model = createChatModel(config);
+    const model = await createChatModel(config);
     expect(model.model).toBe("qwen3-coder");
     expect(model.temperature).toBe(0);
     expect((model as unknown as { clientConfig: { baseURL: string } }).clientConfig.baseURL).toBe("http://127.0.0.1:9/v1");
   });
 
-  it("sends no temperature to reasoning models, which reject one", () => {
-    const model = createChatModel(resolveLlmConfig("on", { ...KEY, CODETRACER_MODEL: "o3-mini" })!);
+  it("sends no temperature to reasoning models, which reject one", async () => {
+    const model = await createChatModel(resolveLlmConfig("on", { ...KEY, CODETRACER_MODEL: "o3-mini" })!);
     expect(model.temperature).toBeUndefined();
   });
 });

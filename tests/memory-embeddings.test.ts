@@ -67,11 +67,11 @@ describe("hashed n-gram embedding (the offline default)", () => {
 const FINGERPRINT_BUCKETS = [2, 10, 11, -25, -28, 30, -49, 52];
 
 describe("embedding choice", () => {
-  it("is offline unless both an API key and an embedding model are configured", () => {
-    expect(createEmbeddings({})).toBeInstanceOf(HashedNgramEmbeddings);
-    expect(createEmbeddings({ OPENAI_API_KEY: "sk-test" })).toBeInstanceOf(HashedNgramEmbeddings);
-    expect(createEmbeddings({ CODETRACER_EMBEDDING_MODEL: "text-embedding-3-small" })).toBeInstanceOf(HashedNgramEmbeddings);
-    const openai = createEmbeddings({ OPENAI_API_KEY: "sk-test", CODETRACER_EMBEDDING_MODEL: "text-embedding-3-small", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
+  it("is offline unless both an API key and an embedding model are configured", async () => {
+    expect(await createEmbeddings({})).toBeInstanceOf(HashedNgramEmbeddings);
+    expect(await createEmbeddings({ OPENAI_API_KEY: "sk-test" })).toBeInstanceOf(HashedNgramEmbeddings);
+    expect(await createEmbeddings({ CODETRACER_EMBEDDING_MODEL: "text-embedding-3-small" })).toBeInstanceOf(HashedNgramEmbeddings);
+    const openai = await createEmbeddings({ OPENAI_API_KEY: "sk-test", CODETRACER_EMBEDDING_MODEL: "text-embedding-3-small", OPENAI_BASE_URL: "http://127.0.0.1:9/v1" });
     expect(openai).toBeInstanceOf(OpenAIEmbeddings);
     expect(embeddingId(openai)).toBe("openai:text-embedding-3-small");
   });
@@ -110,7 +110,7 @@ describe("OpenAI embeddings in the vector memory", () => {
     const home = mkdtempSync(path.join(os.tmpdir(), "codetracer-openai-emb-"));
     try {
       const env = { OPENAI_API_KEY: "sk-test", CODETRACER_EMBEDDING_MODEL: "test-embedding", OPENAI_BASE_URL: endpoint.url };
-      const online = await VectorMemory.open(home, { embeddings: createEmbeddings(env) });
+      const online = await VectorMemory.open(home, { embeddings: await createEmbeddings(env) });
       await online.add(FAILURES, tasks.slice(0, 12).map((task) => ({ id: task.id, text: task.text, metadata: {} })));
       expect((await online.search(FAILURES, tasks[4]!.text, 1))[0]!.id).toBe(tasks[4]!.id);
       expect(online.status(FAILURES)).toMatchObject({ snapshot: "fresh", embedding: "openai:test-embedding", indexed: 12 });

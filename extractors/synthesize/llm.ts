@@ -55,7 +55,7 @@ export async function llmSpec(
   run: RunFiles,
   options: { config?: LlmConfig; model?: BaseChatModel; specId: string; repair?: { spec: unknown; problems: string[] } },
 ): Promise<LlmSpecAttempt> {
-  const model = options.model ?? (options.config ? createChatModel(options.config) : undefined);
+  const model = options.model ?? (options.config ? await createChatModel(options.config) : undefined);
   if (!model) return { error: "no LLM configured" };
   const prompt = loadPrompt("synthesize-extractor");
   const described = await describeRunForModel(run);
