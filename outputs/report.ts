@@ -22,6 +22,17 @@ function cutter(limit: number): (text: string) => string {
   return (text) => (text.length > limit ? `${text.slice(0, limit)}\n… [${text.length - limit} more characters in trace.json]` : text);
 }
 
+/**
+ * A tool call's arguments as a person reads them: short values as `key: value`, and multi-line text
+ * (a file's content, an edit's old and new string) as the text itself rather than an escaped string.
+ */
+function actionText(args: unknown): string {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return JSON.stringify(args ?? {}, null, 2);
+  return Object.entries(args)
+    .map(([key, value]) => (typeof value === "string" && value.includes("\n") ? `${key}:\n${value}` : `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`))
+    .join("\n");
+}
+
 function sourceText(step: Step): string {
   return step.sources.map((source) => `${source.path}${source.pointer !== undefined ? `#${source.pointer}` : ""}${source.line ? `:${source.line}` : ""}`).join(", ");
 }
@@ -68,7 +79,7 @@ export function* reportChunks({ trace, diagnosis, replay }: Analysis): Iterable<
 ${evidenceFor(step.id).map(evidenceLine).join("\n")}
 ${step.thought ? `<h4>Thought</h4><pre>${escapeHtml(cut(step.thought))}</pre>` : ""}
 ${step.text ? `<h4>Message</h4><pre>${escapeHtml(cut(step.text))}</pre>` : ""}
-${step.tool ? `<h4>Action: ${escapeHtml(step.tool.name)}${step.tool.id ? ` <code>${escapeHtml(step.tool.id)}</code>` : ""}</h4><pre>${escapeHtml(cut(step.tool.command ?? JSON.stringify(step.tool.args ?? {}, null, 2)))}</pre>` : ""}
+${step.tool ? `<h4>Action: ${escapeHtml(step.tool.name)}${step.tool.id ? ` <code>${escapeHtml(step.tool.id)}</code>` : ""}</h4><pre>${escapeHtml(cut(step.tool.command ?? actionText(step.tool.args)))}</pre>` : ""}
 ${step.observation ? `<h4>Observation${step.observation.is_error ? " (error)" : ""}${step.observation.exit_code != null ? ` exit ${step.observation.exit_code}` : ""}</h4><pre>${escapeHtml(cut(step.observation.text))}</pre>` : ""}
 <p class="source">source: <code>${escapeHtml(sourceText(step))}</code>${step.timestamp ? ` · ${escapeHtml(step.timestamp)}` : ""}</p>
 </div></details>`;
