@@ -6,6 +6,7 @@ import pick from "stream-json/filters/pick.js";
 import streamArray from "stream-json/streamers/stream-array.js";
 import streamValues from "stream-json/streamers/stream-values.js";
 import { RunError, errorMessage } from "../schema/errors.js";
+import { pointerFrom, pointerSegments as specPointerSegments } from "../schema/extractorSpec.js";
 import { absolute, readJsonFile } from "./io.js";
 import type { RunFiles } from "./types.js";
 
@@ -29,13 +30,12 @@ export interface ArrayItem {
 
 /** RFC 6901: "/history/3/a~1b" → ["history", "3", "a/b"]. "" is the whole document. */
 export function pointerSegments(pointer: string): string[] {
-  if (pointer === "") return [];
-  if (!pointer.startsWith("/")) throw new Error(`not a JSON pointer: ${pointer}`);
-  return pointer.slice(1).split("/").map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
+  if (pointer !== "" && !pointer.startsWith("/")) throw new Error(`not a JSON pointer: ${pointer}`);
+  return specPointerSegments(pointer);
 }
 
 export function pointerOf(...segments: (string | number)[]): string {
-  return segments.map((segment) => `/${String(segment).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+  return pointerFrom(segments);
 }
 
 /** The token pipeline up to (and including) picking the value at `pointer`. */

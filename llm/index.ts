@@ -10,7 +10,8 @@ import { NO_COST, type AgentLimits, type LlmCost, type ToolUse } from "./agentLo
 import { createChatModel, resolveLlmConfig } from "./config.js";
 import { runCriticAgent, type CriticAnswer } from "./criticAgent.js";
 import { repairLocalizerAnswer, runLocalizerAgent, type LocalizerAnswer } from "./localizerAgent.js";
-import { stageOf, type TraceView } from "./traceTools.js";
+import { stageOf } from "../analysis/stages.js";
+import type { TraceView } from "./traceTools.js";
 
 /**
  * The two functions the graph's `localize` and `critique` nodes call in LLM mode. Both take the

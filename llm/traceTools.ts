@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { FailingCheck } from "../analysis/checks.js";
 import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
+import { stageOf } from "../analysis/stages.js";
 import { oneLine, truncate, untrusted } from "./untrusted.js";
 
 /** What the agents may look at: one run's trace, in memory. The tools read it and nothing else. */
@@ -154,6 +155,3 @@ function noSuchStep(trace: TraceView, id: number): string {
   return `There is no step ${id}; steps are numbered 1..${trace.steps.length}.`;
 }
 
-export function stageOf(stages: Stage[], stepId: number): Stage | undefined {
-  return stages.find((stage) => stage.start_step_id <= stepId && stepId <= stage.end_step_id);
-}

@@ -4,6 +4,7 @@ import { CaseCalibration, type CalibrationCase } from "../analysis/calibration.j
 import type { RecalledCase } from "../analysis/priors.js";
 import { errorMessage } from "../schema/errors.js";
 import { DATABASE_FILE } from "./db.js";
+import { cosineSimilarity } from "./embeddings.js";
 import { caseText, nearestCases, type FailureCase, type NearCase, type TraceLike } from "./failureCases.js";
 import { FAILURES, VectorMemory } from "./vectorStore.js";
 
@@ -74,7 +75,7 @@ async function withCloseness(memory: VectorMemory, near: NearCase[]): Promise<Re
   if (near.length === 0) return [];
   const vectors = await memory.embeddings.embedDocuments(near.flatMap((entry) => [symptomText(entry.case), caseText(entry.case)]));
   return near.map((entry, index) => {
-    const self = cosine(vectors[2 * index]!, vectors[2 * index + 1]!);
+    const self = cosineSimilarity(vectors[2 * index]!, vectors[2 * index + 1]!);
     return { ...entry, closeness: self > 0 ? Math.min(1, entry.similarity / self) : entry.similarity };
   });
 }
@@ -84,14 +85,3 @@ export function symptomText(failure: FailureCase): string {
   return caseText({ ...failure, onset: null }).replace(/\ncategory: [^\n]*$/, "");
 }
 
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let index = 0; index < a.length; index += 1) {
-    dot += a[index]! * b[index]!;
-    normA += a[index]! ** 2;
-    normB += b[index]! ** 2;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
-}
