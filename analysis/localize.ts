@@ -3,9 +3,10 @@ import type { Step } from "../schema/step.js";
 import type { Outcome, Stage } from "../schema/trace.js";
 import { categorize } from "./category.js";
 import type { FailingCheck } from "./checks.js";
-import type { CalibrationCase } from "./calibration.js";
+import { stepFeatures, type CalibrationCase } from "./calibration.js";
 import { calibrateProposal } from "./calibrationRules.js";
 import { buildContext, collectSignals, type RunContext, type Signal } from "./evidence.js";
+import { explainTerm, onsetAdjustments, onsetModelFor, type OnsetModel } from "./onsetCalibration.js";
 import { memoryPriors, type MemoryPriors, type RecalledCase } from "./priors.js";
 import { isAgent } from "./provenance.js";
 import { DEFAULT_MODEL, scoreSteps, type ScoringModel, type StepScore } from "./scoring.js";
@@ -57,7 +58,9 @@ export function localizeOffline(
     return { failed: false, onset: null, incorrect_step_ids: [], unuseful_step_ids: unique(idsOf(signals, "repeated_call")), error_chain: [], failure_category: "none", evidence };
   }
   const priors = memoryPriors(recalled, context, signals);
-  const ranked = scoreSteps(context, signals, withPriors(model, priors)).filter((entry) => allowed(entry.step_id, constraints));
+  const offlineRanked = scoreSteps(context, signals, withPriors(model, priors)).filter((entry) => allowed(entry.step_id, constraints));
+  const learned = learnedOnset(context, evidence, offlineRanked[0], calibration);
+  const ranked = learned ? scoreSteps(context, signals, withAdjustments(withPriors(model, priors), learned.adjustments)).filter((entry) => allowed(entry.step_id, constraints)) : offlineRanked;
   const best = ranked[0];
   if (!best) {
     return { failed: context.failed, onset: null, incorrect_step_ids: [], unuseful_step_ids: unusefulSteps(context, signals, undefined), error_chain: [], failure_category: "other", evidence };
@@ -78,7 +81,33 @@ export function localizeOffline(
     error_chain: chain,
     ...categoryAndEvidence(context, best, evidence, priors),
   };
-  return withCalibration(proposal, context, calibration, constraints);
+  const moved = learned && offlineRanked[0] && offlineRanked[0].step_id !== onsetId ? onsetMoved(learned.model, offlineRanked[0].step_id, onsetId) : undefined;
+  const withMoved: Proposal = moved ? { ...proposal, evidence: [...proposal.evidence, moved.evidence], cases_used: moved.cases.map((id) => ({ id, similarity: 0, role: "calibration" as const })) } : proposal;
+  return withCalibration(withMoved, context, calibration, constraints);
+}
+
+/**
+ * The onset weighting memory learned from confirmed cases of this kind of agent
+ * (analysis/onsetCalibration.ts), as score adjustments per step; undefined when it learned nothing.
+ */
+function learnedOnset(context: RunContext, evidence: Evidence[], offlineBest: StepScore | undefined, cases: CalibrationCase[]): { model: OnsetModel; adjustments: Map<number, number> } | undefined {
+  if (cases.length === 0) return undefined;
+  const model = onsetModelFor(cases);
+  if (model.terms.length === 0) return undefined;
+  const view = { onset: offlineBest ? { step_id: offlineBest.step_id } : null, incorrect_step_ids: [], unuseful_step_ids: [], error_chain: [], evidence, failure_category: "other" as const };
+  const adjustments = onsetAdjustments(stepFeatures(context.steps, view), model);
+  return adjustments.size > 0 ? { model, adjustments } : undefined;
+}
+
+/** The scoring model with memory's learned onset adjustments added to its priors. */
+function withAdjustments(model: ScoringModel, adjustments: Map<number, number>): ScoringModel {
+  return { ...model, priors: (stepId) => (model.priors?.(stepId) ?? 0) + (adjustments.get(stepId) ?? 0) };
+}
+
+/** Why memory moved the onset, and the cases that taught it. */
+function onsetMoved(model: OnsetModel, from: number, to: number): { evidence: Evidence; cases: string[] } {
+  const why = `memory: annotators of ${model.runs} remembered runs of this kind of agent place the onset differently: ${model.terms.map(explainTerm).join("; ")}; the onset moved from step ${from} to step ${to}`;
+  return { evidence: { step_id: to, why, signal: "memory_calibration" }, cases: [...new Set(model.terms.flatMap((term) => term.cases))].sort() };
 }
 
 /** The proposal with its incorrect and unuseful steps recalibrated by memory, when memory changes any (else as it is). */
@@ -86,13 +115,14 @@ function withCalibration(proposal: Proposal, context: RunContext, cases: Calibra
   const onsetId = proposal.onset?.step_id;
   const calibrated = onsetId === undefined ? undefined : calibrateProposal(context.steps, proposal, cases, constraints.notIncorrect);
   if (!calibrated || onsetId === undefined) return proposal;
+  const used = [...new Set([...(proposal.cases_used ?? []).map((entry) => entry.id), ...calibrated.cases])].sort();
   return {
     ...proposal,
     incorrect_step_ids: calibrated.incorrect,
     unuseful_step_ids: calibrated.unuseful,
     error_chain: errorChain(context, onsetId, calibrated.incorrect),
     evidence: [...proposal.evidence, ...calibrated.evidence],
-    cases_used: calibrated.cases.map((id) => ({ id, similarity: 0, role: "calibration" as const })),
+    cases_used: used.map((id) => ({ id, similarity: 0, role: "calibration" as const })),
   };
 }
 

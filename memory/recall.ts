@@ -18,11 +18,6 @@ export interface Recalled {
 
 /** Calibration cases used at most per analysis (the most recently written ones): bounded work and memory. */
 export const MAX_CALIBRATION_CASES = 300;
-/**
- * Cases of the run's own kind of agent are used alone once memory holds this many of them (twice the
- * five runs the smallest calibration rule needs, analysis/calibrationRules.ts); below that, all confirmed cases are.
- */
-export const MIN_FAMILY_CASES = 10;
 
 /**
  * The k confirmed failure cases nearest to a run, never the run itself, and the confirmed cases to
@@ -47,8 +42,10 @@ export async function recallConfirmedCases(home: string, trace: TraceLike, k: nu
 
 /**
  * Every confirmed case that kept its offline view (older cases did not and are skipped), except the
- * run itself: those of the same extractor (or, without one, the same format) when there are enough,
- * else all of them; the most recently written first, at most MAX_CALIBRATION_CASES.
+ * run itself, of the same kind of run (the same harness); the most recently written first, at most
+ * MAX_CALIBRATION_CASES. Conventions and habits are learned per kind: letting another agent's cases in
+ * for lack of the run's own (Claude Code's conventions for kimi's runs) lowered held-out scores
+ * (evals/README.md).
  */
 export function calibrationCases(memory: VectorMemory, trace: TraceLike): CalibrationCase[] {
   const all: CalibrationCase[] = [];
@@ -59,10 +56,11 @@ export function calibrationCases(memory: VectorMemory, trace: TraceLike): Calibr
     // A record another version wrote may not parse: that case is not used for calibration.
     if (calibration.success) all.push({ id: document.id, format: String(metadata.format), calibration: calibration.data });
   }
-  const extractor = trace.run.extractor?.id;
-  const sameKind = (entry: CalibrationCase) => (extractor && entry.calibration.extractor ? entry.calibration.extractor === extractor : entry.format === trace.run.format);
-  const family = all.filter(sameKind);
-  return (family.length >= MIN_FAMILY_CASES ? family : all).slice(-MAX_CALIBRATION_CASES).reverse();
+  const family = formatFamily(trace.run.format);
+  // The same kind of run: the same harness, whichever of its files the run was read from (a Harbor
+  // trial is read from its ATIF trajectory, or from claude-code.txt when that is missing).
+  const sameKind = (entry: CalibrationCase) => formatFamily(entry.format) === family;
+  return all.filter(sameKind).slice(-MAX_CALIBRATION_CASES).reverse();
 }
 
 /**
@@ -85,3 +83,7 @@ export function symptomText(failure: FailureCase): string {
   return caseText({ ...failure, onset: null }).replace(/\ncategory: [^\n]*$/, "");
 }
 
+/** A format without the file it was read from: "harbor-trial (ATIF)" → "harbor-trial". */
+export function formatFamily(format: string): string {
+  return format.replace(/\s*\(.*\)\s*$/, "");
+}
