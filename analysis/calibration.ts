@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { FailureCategory, type Evidence } from "../schema/diagnosis.js";
 import type { Step } from "../schema/step.js";
@@ -173,4 +174,22 @@ export interface CalibrationCase {
   id: string;
   format: string;
   calibration: CaseCalibration;
+}
+
+/**
+ * A learner over confirmed cases, remembered per set of cases by digest: the critic may ask for
+ * several proposals of one run, and a batch or an eval diagnoses many runs against the same memory.
+ * A few sets are kept (one per kind of agent).
+ */
+export function learnedPerCaseSet<Learned>(learn: (cases: CalibrationCase[]) => Learned, sets = 8): (cases: CalibrationCase[]) => Learned {
+  const learned = new Map<string, Learned>();
+  return (cases) => {
+    const digest = createHash("sha256").update(JSON.stringify(cases)).digest("hex");
+    const known = learned.get(digest);
+    if (known !== undefined) return known;
+    const result = learn(cases);
+    if (learned.size >= sets) learned.delete(learned.keys().next().value!);
+    learned.set(digest, result);
+    return result;
+  };
 }

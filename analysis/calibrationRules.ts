@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { Evidence } from "../schema/diagnosis.js";
 import type { Step } from "../schema/step.js";
-import { keysOf, keyText, stepFeatures, type CalibrationCase, type CaseCalibration, type Decision, type OfflineView, type StepFeatures, type StepKey } from "./calibration.js";
+import { keysOf, keyText, learnedPerCaseSet, stepFeatures, type CalibrationCase, type CaseCalibration, type Decision, type OfflineView, type StepFeatures, type StepKey } from "./calibration.js";
 
 /**
  * Rules learned from confirmed cases: "steps like this one (same offline decision, same place
@@ -146,22 +145,8 @@ export function learnRules(cases: { id: string; calibration: CaseCalibration }[]
   return adopted;
 }
 
-/**
- * Rules learned per set of cases, by digest: the critic may ask for several proposals of one run, and
- * a batch or an eval diagnoses many runs against the same memory. A few sets are kept (one per kind of agent).
- */
-const learned = new Map<string, CalibrationRule[]>();
-const LEARNED_SETS = 8;
-
-function rulesFor(cases: CalibrationCase[]): CalibrationRule[] {
-  const digest = createHash("sha256").update(JSON.stringify(cases)).digest("hex");
-  const known = learned.get(digest);
-  if (known) return known;
-  const rules = learnRules(cases);
-  if (learned.size >= LEARNED_SETS) learned.delete(learned.keys().next().value!);
-  learned.set(digest, rules);
-  return rules;
-}
+/** Rules learned per set of cases (cached: many runs are diagnosed against the same memory). */
+const rulesFor = learnedPerCaseSet(learnRules);
 
 /** What calibration changed in a proposal, and the remembered cases that taught it. */
 export interface ProposalCalibration {

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import type { CaseCalibration, StepFeatures } from "./calibration.js";
+import { learnedPerCaseSet, type CaseCalibration, type StepFeatures } from "./calibration.js";
 import { signTest } from "./calibrationRules.js";
 import type { SignalKind } from "./evidence.js";
 import { DEFAULT_WEIGHTS, NEVER_MADE_BONUS } from "./scoring.js";
@@ -176,19 +175,8 @@ export function agentSteps(steps: StepFeatures[]): TrainingRun["steps"] {
   return agent.map((step) => ({ id: step.step, features: onsetFeaturesOf(step, firsts), derailment: (step.signals ?? []).includes("derailment_start") }));
 }
 
-/** Learned models per set of cases, by digest (a batch or an eval asks many times of the same memory). */
-const learned = new Map<string, OnsetModel>();
-const LEARNED_SETS = 8;
-
-export function onsetModelFor(cases: { id: string; calibration: CaseCalibration }[]): OnsetModel {
-  const digest = createHash("sha256").update(JSON.stringify(cases.map(({ id, calibration }) => [id, calibration]))).digest("hex");
-  const known = learned.get(digest);
-  if (known) return known;
-  const model = learnOnsetModel(cases);
-  if (learned.size >= LEARNED_SETS) learned.delete(learned.keys().next().value!);
-  learned.set(digest, model);
-  return model;
-}
+/** The onset model learned per set of cases (cached: many runs are diagnosed against the same memory). */
+export const onsetModelFor = learnedPerCaseSet(learnOnsetModel);
 
 /**
  * What memory adds to each step's offline onset score under a learned model: the learned weights of
