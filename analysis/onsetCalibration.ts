@@ -56,7 +56,7 @@ const AGENT_ACTORS = new Set(["agent", "assistant"]);
  * call or the first edit, where the offline weights take the strongest), and its place relative to
  * the offline onset.
  */
-export function onsetFeaturesOf(step: StepFeatures, firsts: Map<string, number>): string[] {
+function onsetFeaturesOf(step: StepFeatures, firsts: Map<string, number>): string[] {
   const signals = (step.signals ?? []).filter((signal) => signal in DEFAULT_WEIGHTS);
   const features = [...signals.map((signal) => `signal:${signal}`), `kind:${step.kind}`];
   for (const first of [`kind:${step.kind}`, ...signals.map((signal) => `signal:${signal}`)]) if (firsts.get(first) === step.step) features.push(`first:${first}`);
@@ -65,7 +65,7 @@ export function onsetFeaturesOf(step: StepFeatures, firsts: Map<string, number>)
 }
 
 /** The weight of a feature before memory says anything: the offline evidence weight, or no bonus. */
-export function defaultWeight(feature: string): number {
+function defaultWeight(feature: string): number {
   return feature.startsWith("signal:") ? DEFAULT_WEIGHTS[feature.slice("signal:".length) as SignalKind] : 0;
 }
 
@@ -153,7 +153,7 @@ function bestStep(run: TrainingRun, learned: Map<string, number>, neverMade = ru
 }
 
 /** A step's onset score: the sum of its features' weights (learned where memory learned one). */
-export function stepScore(features: string[], learned: Map<string, number>): number {
+function stepScore(features: string[], learned: Map<string, number>): number {
   return features.reduce((sum, feature) => sum + (learned.get(feature) ?? defaultWeight(feature)), 0);
 }
 
@@ -168,7 +168,7 @@ function trainingRun(id: string, calibration: CaseCalibration): TrainingRun | un
 }
 
 /** The agent steps of a run with their onset features (other actors are never the onset). */
-export function agentSteps(steps: StepFeatures[]): TrainingRun["steps"] {
+function agentSteps(steps: StepFeatures[]): TrainingRun["steps"] {
   const agent = steps.filter((step) => AGENT_ACTORS.has(step.actor));
   const firsts = new Map<string, number>();
   for (const step of agent) for (const feature of [`kind:${step.kind}`, ...(step.signals ?? []).map((signal) => `signal:${signal}`)]) if (!firsts.has(feature)) firsts.set(feature, step.step);
