@@ -1,7 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { once } from "node:events";
 import type { Analysis } from "../graphs/analyze.js";
 import { buildReplayMessages } from "./replayMessages.js";
 import { reportChunks } from "./report.js";
@@ -15,21 +13,32 @@ export const OUTPUT_FILES = ["trace.json", "diagnosis.json", "labels.json", "rep
  */
 export async function writeFileAtomic(file: string, content: string | Iterable<string>): Promise<void> {
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const stream = createWriteStream(temp);
+  // A file handle, not a write stream: a stream opens its file asynchronously, so a failure right
+  // after it is created could remove the temp file before the open created it, leaving it behind.
+  const handle = await open(temp, "w");
   try {
-    // Chunk by chunk with backpressure, so a 100 MB trace never exists as one string.
+    // Chunk by chunk, batched to ~1 MB writes, so a 100 MB trace never exists as one string.
+    let pending: string[] = [];
+    let pendingLength = 0;
     for (const chunk of typeof content === "string" ? [content] : content) {
-      if (!stream.write(chunk)) await once(stream, "drain");
+      pending.push(chunk);
+      pendingLength += chunk.length;
+      if (pendingLength < WRITE_BATCH) continue;
+      await handle.write(pending.join(""));
+      pending = [];
+      pendingLength = 0;
     }
-    stream.end();
-    await once(stream, "finish");
+    if (pendingLength > 0) await handle.write(pending.join(""));
+    await handle.close();
   } catch (err) {
-    stream.destroy();
+    await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
     throw err;
   }
   await rename(temp, file);
 }
+
+const WRITE_BATCH = 1 << 20;
 
 /** JSON.stringify(value, null, 2) indented one level deeper, for splicing into a pretty document. */
 function nested(value: unknown, depth: number): string {
