@@ -6,6 +6,7 @@ import { evalCommand } from "./eval.js";
 import { extractorsCommand } from "./extractors.js";
 import { feedbackCommand } from "./feedback.js";
 import { memoryCommand } from "./memory.js";
+import { serveCommand } from "./serve.js";
 
 /** Exit codes (DESIGN): 0 ok, 1 the run could not be analyzed, 2 bad usage. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2 } as const;
@@ -20,7 +21,8 @@ export function buildProgram(): Command {
     .addCommand(evalCommand())
     .addCommand(feedbackCommand())
     .addCommand(memoryCommand())
-    .addCommand(extractorsCommand());
+    .addCommand(extractorsCommand())
+    .addCommand(serveCommand());
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -97,7 +97,8 @@ export async function runBatch(
   return records;
 }
 
-async function analyzeOne(run: BatchRun, out: string, options: AnalyzeOptions): Promise<IndexRecord> {
+/** Analyze one run into `<out>/<key>/`; a failure becomes an error record, never an exception. */
+export async function analyzeOne(run: BatchRun, out: string, options: AnalyzeOptions): Promise<IndexRecord> {
   try {
     const analysis = await analyzeRun(run.absolute, options);
     await writeAnalysis(path.join(out, run.key), analysis);
