@@ -2,7 +2,8 @@ import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { readFile } from "node:fs/promises";
+import { createReadStream, existsSync } from "node:fs";
+import { Readable } from "node:stream";
 import path from "node:path";
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -106,10 +107,10 @@ class Routes {
   /** One of the run's output files, as written; only the six known names can be asked for. */
   async file(c: Context, name: string) {
     if (!isOutputFile(name)) throw new NotFound(`no file "${name}": a run has ${OUTPUT_FILES.join(", ")}`);
-    const folder = await runFolder(this.options.results, c.req.param("key")!);
-    const body = await readFile(path.join(folder, name)).catch(() => {
-      throw new NotFound(`${name} is missing for run "${c.req.param("key")}"`);
-    });
+    const file = path.join(await runFolder(this.options.results, c.req.param("key")!), name);
+    if (!existsSync(file)) throw new NotFound(`${name} is missing for run "${c.req.param("key")}"`);
+    // Streamed: a trace.json of a huge run is never held in memory whole.
+    const body = Readable.toWeb(createReadStream(file)) as ReadableStream;
     const type = name.endsWith(".html") ? "text/html; charset=utf-8" : "application/json; charset=utf-8";
     // The report carries its own strict CSP; a served JSON file is never rendered as a page.
     return c.body(body, 200, { "content-type": type, ...(name.endsWith(".html") ? {} : { "content-disposition": `inline; filename="${name}"` }) });
