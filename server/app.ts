@@ -34,7 +34,7 @@ export function createApp(options: ServerOptions): Hono {
   const app = new Hono();
   const routes = new Routes(options);
   // Run text is untrusted: pages load nothing from elsewhere and run no script; cross-site form posts are refused.
-  app.use(secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameSrc: ["'self'"], formAction: ["'self'"], imgSrc: ["'self'"] } }));
+  app.use(secureHeaders({ originAgentCluster: false, contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameSrc: ["'self'"], formAction: ["'self'"], imgSrc: ["'self'"] } }));
   app.use(csrf());
   app.onError((err, c) => routes.error(err, c));
 
@@ -44,6 +44,7 @@ export function createApp(options: ServerOptions): Hono {
   app.post("/runs/:key/feedback", (c) => routes.feedbackForm(c));
   app.post("/analyze", (c) => routes.analyzeForm(c));
 
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/api/health", (c) => c.json({ ok: true }));
   app.get("/api/runs", async (c) => c.json(await listRuns(options.results)));
   app.get("/api/runs/:key", async (c) => c.json(await runDetail(options.results, c.req.param("key"))));
