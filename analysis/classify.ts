@@ -32,6 +32,8 @@ export interface StepFacts {
   background: boolean;
   /** Text a Write/Edit put into a file, kept to link later runs of that file to what it does. */
   content?: string;
+  /** The call changed something outside the workspace through a tool of its own (a refund, a sent reply): the tool's name. */
+  acts?: string;
 }
 
 const KIND_RANK: Record<StepKind, number> = { message: 0, other: 1, explore: 2, verify: 3, change: 4 };
@@ -58,6 +60,17 @@ const VERIFY_TOOLS = /^(test|run_tests|pytest|check|verify)/i;
 const PLAN_TOOLS = /^(todowrite|todoread|think|plan|update_plan|askuserquestion|message|respond)/i;
 const FINISH_TOOLS = /^(finish|task_complete|submit|exit|done|attempt_completion|mark_task_complete)/i;
 const PROCESS_TOOLS = /^(killshell|kill|taskstop|stop)/i;
+
+/**
+ * Tools of agent systems no rule above knows (a support copilot's `refund_charge`, an ops bot's
+ * `restartService`) are named verb first; the verb says whether the call only looks or acts.
+ */
+const LOOKING_VERBS = new Set(["get", "lookup", "list", "search", "query", "fetch", "find", "read", "show", "describe", "retrieve", "inspect", "view", "recall", "decompile", "count", "check"]);
+const ACTING_VERBS = new Set(["refund", "cancel", "send", "update", "set", "create", "delete", "remove", "add", "post", "put", "issue", "approve", "reject", "assign", "close", "reopen", "charge", "pay", "transfer", "grant", "revoke", "schedule", "book", "deploy", "restart", "merge", "publish", "upload", "place", "disable", "enable", "reset", "change", "modify", "mark", "apply", "escalate", "notify", "email", "reply", "order", "void", "credit", "suspend", "terminate", "install", "commit", "push"]);
+
+function leadingVerb(name: string): string {
+  return (name.split(/[_\-.\s]+|(?<=[a-z0-9])(?=[A-Z])/)[0] ?? "").toLowerCase();
+}
 
 function toolFacts(name: string, args: unknown): StepFacts {
   const paths = pathArgs(args);
@@ -90,6 +103,9 @@ function toolKindFacts(name: string, args: unknown, paths: string[]): StepFacts 
   if (/^(bashoutput|taskoutput)/i.test(name)) return base("verify", "verification");
   if (EXPLORE_TOOLS.test(name)) return base("explore", "inspection", { reads: paths });
   if (PROCESS_TOOLS.test(name)) return base("other", "implementation");
+  const verb = leadingVerb(name);
+  if (ACTING_VERBS.has(verb)) return base("change", "implementation", { writes: paths, acts: name });
+  if (LOOKING_VERBS.has(verb)) return base("explore", "inspection", { reads: paths });
   return base("other", "inspection", { reads: paths });
 }
 

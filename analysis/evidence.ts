@@ -114,8 +114,12 @@ function lineageSignals({ steps, provenance: made, facts }: RunContext): Signal[
     ];
   }
   // Nothing the agent made is named by the task or the checks: the first real implementation step stands in for it.
-  const index = steps.findIndex((step, at) => isAgent(step) && facts[at]!.kind === "change" && facts[at]!.purpose === "implementation" && facts[at]!.writes.some(isWorkspaceFile));
-  return index >= 0 ? [{ step_id: steps[index]!.id, signal: "first_implementation", why: `first implementation step: writes ${facts[index]!.writes.map(basename).join(", ")}` }] : [];
+  // For an agent that acts through tools of its own rather than files, its first action stands in.
+  const index = steps.findIndex((step, at) => isAgent(step) && facts[at]!.kind === "change" && facts[at]!.purpose === "implementation" && (facts[at]!.writes.some(isWorkspaceFile) || facts[at]!.acts !== undefined));
+  if (index < 0) return [];
+  const fact = facts[index]!;
+  const what = fact.writes.some(isWorkspaceFile) ? `writes ${fact.writes.map(basename).join(", ")}` : `calls ${fact.acts} ${quote(callText(steps[index]!))}`;
+  return [{ step_id: steps[index]!.id, signal: "first_implementation", why: `first implementation step: ${what}` }];
 }
 
 function isWorkspaceFile(file: string): boolean {

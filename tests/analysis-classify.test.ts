@@ -6,7 +6,7 @@ import { garbledCommand, garbledContent } from "../analysis/malformed.js";
 import { parseShell } from "../analysis/shell.js";
 import { buildTraceTree } from "../analysis/tree.js";
 import { analyzeRun } from "../graphs/analyze.js";
-import { HARBOR, NORMALIZED, TERMINAL_BENCH } from "./corpus.js";
+import { FORMATS, HARBOR, NORMALIZED, TERMINAL_BENCH } from "./corpus.js";
 
 const options = { llm: "off" as const, home: "/tmp/codetracer-test-home", remember: false, builtin: true };
 
@@ -129,6 +129,20 @@ describe("steps of real runs", () => {
     expect(byTool("TodoWrite").every((step) => step.kind === "message")).toBe(true);
     const server = trace.steps.find((step) => step.tool?.command === "node server.js")!;
     expect(stepFacts(server).background).toBe(true);
+  });
+
+  it("reads the leading verb of tools no rule knows: looking calls explore, acting calls change", async () => {
+    const otel = path.join(FORMATS, "otel", "any-agent_openai", "tests", "assets", "OPENAI_trace.json");
+    const lookups = (await analyzeRun(otel, options)).trace.steps.filter((step) => step.tool?.name === "get_current_time");
+    expect(lookups.length).toBeGreaterThan(0);
+    expect(lookups.every((step) => step.kind === "explore")).toBe(true);
+    const kindOf = (name: string) => stepFacts({ id: 1, kind: "other", actor: "agent", tool: { name, args: { id: "x" } }, sources: [] });
+    expect(kindOf("refund_charge")).toMatchObject({ kind: "change", acts: "refund_charge" });
+    expect(kindOf("sendReply").kind).toBe("change");
+    expect(kindOf("lookup_customer").kind).toBe("explore");
+    expect(kindOf("listCharges").kind).toBe("explore");
+    expect(kindOf("getaway_planner").kind).toBe("other");
+    expect(kindOf("Task").kind).toBe("other");
   });
 
   it("opens a new environment state after every successful change step in the trace tree", async () => {
