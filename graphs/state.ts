@@ -10,6 +10,8 @@ import type { CritiqueRound, Diagnosis } from "../schema/diagnosis.js";
 import type { ReplayPlan } from "../schema/replay.js";
 import type { Step } from "../schema/step.js";
 import type { RunInfo, Stage, TraceTree } from "../schema/trace.js";
+import { resolveHome } from "../memory/store.js";
+import { z } from "zod";
 
 /** How one analysis is run: set by the caller, read by the nodes. */
 export interface AnalyzeOptions {
@@ -44,11 +46,24 @@ export interface Validation {
 export const MAX_EVOLVE_ATTEMPTS = 2;
 export const MAX_CRITIQUE_ROUNDS = 3;
 
+/**
+ * Options as a caller of the graph as a service (langgraph.json) may send them: any left out are what
+ * the CLI uses by default (an LLM only when one is configured, $CODETRACER_HOME or ~/.codetracer,
+ * remember the run, built-in extractors); a wrong type is refused with the field's name.
+ */
+export const AnalyzeOptionsInput = z.object({
+  llm: z.enum(["off", "auto", "on"]).default("auto"),
+  home: z.string().min(1).default(() => resolveHome()).transform((home) => resolveHome(home)),
+  remember: z.boolean().default(true),
+  builtin: z.boolean().default(true),
+  recall: z.boolean().optional(),
+}) satisfies z.ZodType<AnalyzeOptions, unknown>;
+
 /** The diagnose graph's state: every node reads it and returns a partial update. */
 export const DiagnoseState = Annotation.Root({
   /** The run the user named (a directory or a file). */
   input: Annotation<string>,
-  options: Annotation<AnalyzeOptions>,
+  options: Annotation<AnalyzeOptions>({ reducer: (current, given) => AnalyzeOptionsInput.parse({ ...current, ...given }), default: () => AnalyzeOptionsInput.parse({}) }),
   run: Annotation<RunFiles | undefined>,
   runFingerprint: Annotation<Fingerprint | undefined>,
   /** Chosen extractor, or undefined when no known format matches. */
