@@ -1,11 +1,10 @@
 import { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
-import { createWriteStream } from "node:fs";
-import { rename } from "node:fs/promises";
 import { exportMemory, memoryStats, rebuildMemory, searchMemory, type MemoryStats } from "../memory/commands.js";
 import type { MemoryHit } from "../memory/vectorStore.js";
 import { importLabelledRuns, type ImportEvent, type ImportResult } from "../memory/import.js";
 import { resolveHome } from "../memory/store.js";
+import { writeFileAtomic } from "../outputs/write.js";
 import { NamespaceName } from "../memory/documents.js";
 import { RunError, UsageError } from "../schema/errors.js";
 import { homeOption, jsonOption } from "./options.js";
@@ -75,12 +74,10 @@ function exportCommand(): Command {
         if (flags.json) process.stderr.write(`${JSON.stringify({ documents: count })}\n`);
         return;
       }
-      // Streamed to a temp file, renamed when complete: an interrupted export never leaves half a file.
-      const temp = `${flags.out}.${process.pid}.tmp`;
-      const stream = createWriteStream(temp);
-      const count = await exportMemory(options, (doc) => stream.write(`${JSON.stringify(doc)}\n`));
-      await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      await rename(temp, flags.out);
+      // Written atomically: an interrupted or failed export never leaves half a file (nor a temp file).
+      const lines: string[] = [];
+      const count = await exportMemory(options, (doc) => lines.push(`${JSON.stringify(doc)}\n`));
+      await writeFileAtomic(flags.out, lines);
       console.log(flags.json ? JSON.stringify({ documents: count, out: flags.out }) : `${count} documents → ${flags.out}`);
     });
 }
