@@ -47,11 +47,15 @@ export function runListPage(view: { results: string; home: string; entries: RunE
 <td class="num">${onset ? onset.confidence.toFixed(2) : ""}</td><td class="summary">${onset ? escapeHtml(onset.summary.slice(0, 140)) : ""}</td></tr>`;
   });
   const failed = view.entries.filter((entry) => entry.diagnosis?.onset).length;
+  const byCategory = new Map<string, number>();
+  for (const entry of view.entries) if (entry.diagnosis?.onset) byCategory.set(entry.diagnosis.failure_category, (byCategory.get(entry.diagnosis.failure_category) ?? 0) + 1);
+  const categories = [...byCategory].sort((a, b) => b[1] - a[1]).map(([category, count]) => `${escapeHtml(category)} ${count}`).join(" · ");
   const errors = view.entries.filter((entry) => entry.status === "error" || entry.unreadable).length;
   return layout(
     "CodeTracer · runs",
     `<h1>CodeTracer</h1>
 <p class="muted">results <code>${escapeHtml(view.results)}</code> · memory <code>${escapeHtml(view.home)}</code> · ${view.entries.length} runs, ${failed} with an onset, ${errors} unreadable</p>
+${categories ? `<p class="muted">by failure category: ${categories}</p>` : ""}
 ${view.runsRoot ? analyzeForm(view.runsRoot, view.analyzable ?? []) : ""}
 ${view.entries.length === 0 ? `<p>No analyzed runs here yet. Write some with <code>codetracer batch &lt;runs&gt; --out ${escapeHtml(view.results)}</code>${view.runsRoot ? " or analyze one above" : ""}.</p>` : `<table>
 <thead><tr><th>run</th><th>format</th><th>steps</th><th>where it went wrong</th><th>onset</th><th>category</th><th>confidence</th><th>summary</th></tr></thead>

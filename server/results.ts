@@ -60,6 +60,10 @@ export async function runFolder(root: string, key: string): Promise<string> {
   const record = (await indexRecords(root)).find((candidate) => candidate.out === key);
   if (!record) throw new NotFound(`no run "${key}" in ${root}`);
   if (record.status === "error") throw new RunError(`run "${key}" could not be analyzed: ${record.error ?? "unknown error"}`);
+  return folderOf(root, record);
+}
+
+function folderOf(root: string, record: IndexRecord): string {
   return record.out === SINGLE_RUN_KEY && isAnalyzeFolder(root) ? root : path.join(root, record.out);
 }
 
@@ -130,7 +134,7 @@ async function singleRunRecord(root: string): Promise<IndexRecord> {
 async function withDiagnosis(root: string, record: IndexRecord): Promise<RunEntry> {
   if (record.status !== "ok") return record;
   try {
-    const { failed, onset, failure_category } = await readOutput(await runFolder(root, record.out), "diagnosis.json", Diagnosis);
+    const { failed, onset, failure_category } = await readOutput(folderOf(root, record), "diagnosis.json", Diagnosis);
     return { ...record, diagnosis: { failed, onset, failure_category } };
   } catch (err) {
     return { ...record, unreadable: errorMessage(err) };
