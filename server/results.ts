@@ -55,7 +55,7 @@ export async function runDetail(root: string, key: string): Promise<RunDetail> {
   };
 }
 
-/** The folder holding a run's output files; an unknown key or a run that errored is a RunError. */
+/** The folder holding a run's output files: an unknown key is NotFound, a run that errored a RunError. */
 export async function runFolder(root: string, key: string): Promise<string> {
   const record = (await indexRecords(root)).find((candidate) => candidate.out === key);
   if (!record) throw new NotFound(`no run "${key}" in ${root}`);
@@ -104,7 +104,7 @@ export async function analyzeInto(root: string, runsRoot: string, run: string, o
 /** `target` relative to `root`, or undefined when it is the root itself or outside it. */
 function relativeInside(root: string, target: string): string | undefined {
   const relative = path.relative(path.resolve(root), target);
-  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? undefined : relative;
+  return relative === "" || relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative) ? undefined : relative;
 }
 
 function freeKey(run: string, used: Set<string>): string {
