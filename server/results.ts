@@ -119,7 +119,13 @@ function isAnalyzeFolder(root: string): boolean {
 
 async function indexRecords(root: string): Promise<IndexRecord[]> {
   if (isAnalyzeFolder(root)) return [await singleRunRecord(root)];
-  return [...(await readIndex(path.join(root, "index.jsonl"))).values()];
+  return [...(await readIndex(path.join(root, "index.jsonl"))).values()].map(withinRoot);
+}
+
+/** A results folder may come from someone else: an index line may not point the server outside it. */
+function withinRoot(record: IndexRecord): IndexRecord {
+  if (record.out === safeKey(record.out)) return record;
+  return { ...record, status: "error", error: `index.jsonl names the output folder "${record.out}", which is not a folder inside the results` };
 }
 
 async function singleRunRecord(root: string): Promise<IndexRecord> {

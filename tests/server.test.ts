@@ -165,6 +165,17 @@ describe("codetracer serve: untrusted and broken results", () => {
     expect(page).toContain("3 runs, 1 with an onset, 2 unreadable");
   });
 
+  it("will not read outside the results folder when its index.jsonl points there", async () => {
+    const server = await freshServer(path.join(REPO, "examples"));
+    await server.json("/api/analyze", { run: "harbor-demo__fib01" });
+    const index = path.join(server.results, "index.jsonl");
+    await writeFile(index, (await readFile(index, "utf8")) + `${JSON.stringify({ run: "x", out: "../../outside", format: "f", steps: 1, status: "ok" })}\n`);
+    const runs = (await (await server.app.request("/api/runs")).json()) as Array<{ out: string; status: string; error?: string }>;
+    expect(runs.map((run) => run.status)).toEqual(["ok", "error"]);
+    expect(runs[1]!.error).toContain("not a folder inside the results");
+    expect((await server.app.request(`/api/runs/${encodeURIComponent("../../outside")}/files/trace.json`)).status).toBe(422);
+  });
+
   it("serves a single analyze folder as one run, read-only without --runs", async () => {
     const out = await mkdtemp(path.join(os.tmpdir(), "ct-serve-single-"));
     await writeAnalysis(out, await analyzeRun(path.join(REPO, "examples", "harbor-demo__fib01"), { llm: "off", home: os.tmpdir(), remember: false, builtin: true, recall: false }));
