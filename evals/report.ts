@@ -75,7 +75,7 @@ function confusionTable(result: EvalResult): string {
   const { labels, counts } = result.categories!.confusion;
   const short = (label: string) => label.replace(/_/g, " ");
   return `<h2>Failure category confusion (rows: gold, columns: predicted)</h2>
-<p>Accuracy ${pct(result.categories!.accuracy)}% over ${result.categories!.runs} runs.</p>
+<p>Accuracy ${pct(result.categories!.accuracy)}% over ${result.categories!.runs} runs; always answering the most common gold category (${escapeHtml(result.categories!.mostCommon.category)}) would score ${pct(result.categories!.mostCommon.accuracy)}%.</p>
 <table class="cm"><tr><th></th>${labels.map((label) => `<th>${escapeHtml(short(label))}</th>`).join("")}</tr>
 ${labels
   .map((gold) => `<tr><td>${escapeHtml(short(gold))}</td>${labels.map((predicted) => {

@@ -55,7 +55,13 @@ export interface EvalSummary {
   stages?: StageScores;
   byFormat: Record<string, GroupScores>;
   byCategory: Record<string, GroupScores>;
-  categories?: { runs: number; accuracy: number; confusion: ReturnType<typeof confusion> };
+  categories?: {
+    runs: number;
+    accuracy: number;
+    confusion: ReturnType<typeof confusion>;
+    /** The trivial baseline: always answering the set's most common gold category (it peeks at the gold, so it is generous). */
+    mostCommon: { category: string; accuracy: number };
+  };
   replay: { runs: number; valid: number; problems: { id: string; problems: string[] }[] };
 }
 
@@ -79,6 +85,7 @@ export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary
             runs: categorized.length,
             accuracy: categorized.filter((run) => run.predictedCategory === run.goldCategory).length / categorized.length,
             confusion: confusion(categorized.map((run) => ({ gold: run.goldCategory!, predicted: run.predictedCategory ?? "(error)" }))),
+            mostCommon: mostCommonCategory(categorized.map((run) => run.goldCategory!)),
           },
         }
       : {}),
@@ -88,6 +95,14 @@ export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary
       problems: ok.filter((run) => run.replayProblems.length > 0).map((run) => ({ id: run.id, problems: run.replayProblems })),
     },
   };
+}
+
+function mostCommonCategory(gold: string[]): { category: string; accuracy: number } {
+  const counts = new Map<string, number>();
+  for (const category of gold) counts.set(category, (counts.get(category) ?? 0) + 1);
+  // Ties go to the alphabetically first category, so the baseline does not depend on the manifest's order.
+  const [category, count] = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
+  return { category, accuracy: count / gold.length };
 }
 
 /** Score one predictor over all labelled runs; a run that failed to analyze counts as a miss, not as absent. */

@@ -40,7 +40,10 @@ export function formatEvalTable(result: EvalResult): string {
   const groupHeader = `${"".padEnd(NAME_WIDTH)} runs  exact    ±3  best-baseline-exact            category-acc`;
   if (Object.keys(result.byFormat).length) lines.push("by format:", groupHeader, ...Object.entries(result.byFormat).map(([name, group]) => groupRow(name, group)));
   if (Object.keys(result.byCategory).length) lines.push("by gold failure category:", groupHeader, ...Object.entries(result.byCategory).map(([name, group]) => groupRow(name, group)));
-  if (result.categories) lines.push(`failure category accuracy: ${pct(result.categories.accuracy).trim()}% over ${result.categories.runs} runs`);
+  if (result.categories) {
+    const { accuracy, runs, mostCommon } = result.categories;
+    lines.push(`failure category accuracy: ${pct(accuracy).trim()}% over ${runs} runs (always the most common gold category, ${mostCommon.category}: ${pct(mostCommon.accuracy).trim()}%)`);
+  }
   lines.push(`replay bundles valid: ${result.replay.valid}/${result.replay.runs}`);
   for (const run of result.replay.problems.slice(0, 5)) lines.push(`  replay ${run.id}: ${run.problems[0]}`);
   for (const run of errors) lines.push(`  error ${run.id}: ${run.error}`);

@@ -45,6 +45,12 @@ describe("eval on the labelled dev sets", () => {
     expect(result.replay.valid).toBe(result.runs.length);
     expect(result.stages?.runs).toBe(result.runs.length);
     expect(result.categories?.runs).toBe(result.runs.length);
+    // The category baseline: the set's most common gold category, counted from the manifest itself.
+    const gold = (await readFile(manifest("kimi-silver-dev.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line).failure_category as string);
+    const tally = gold.filter((category) => category === result.categories!.mostCommon.category).length;
+    expect(gold.every((category) => gold.filter((other) => other === category).length <= tally)).toBe(true);
+    expect(result.categories!.mostCommon.accuracy).toBeCloseTo(tally / gold.length, 10);
+    expect(result.categories!.accuracy).toBeGreaterThan(result.categories!.mostCommon.accuracy);
   });
 
   it("meets the acceptance bar on the terminal-bench Claude Code dev set, well above every baseline", async () => {
