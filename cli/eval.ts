@@ -4,6 +4,7 @@ import path from "node:path";
 import { learnEval } from "../evals/learn.js";
 import { formatLearnTable, writeLearnReport } from "../evals/learnReport.js";
 import { renderEvalReport, writeEvalReport } from "../evals/report.js";
+import { readManifest } from "../evals/manifest.js";
 import { runEval } from "../evals/run.js";
 import { learnStageLengths } from "../evals/score.js";
 import { crossCheck, formatCrossCheck, prepareRuns } from "../evals/tune.js";
@@ -22,6 +23,7 @@ interface EvalFlags extends CommonFlags {
   crossCheck?: string;
   learn?: string;
   pool?: string[];
+  annotator?: string;
 }
 
 export function evalCommand(): Command {
@@ -34,6 +36,7 @@ export function evalCommand(): Command {
     .option("--cross-check <manifest>", "also check the scoring weights: defaults on both manifests, tuned on each and tested on the other, and leave-one-out")
     .option("--learn <k>", "measure learning from memory: k folds, each diagnosed cold and after importing the other folds' labels (temporary homes), with the learning curve")
     .option("--pool <manifests...>", "with --learn: pool these labelled manifests with the first one (e.g. the same tasks run by another agent)")
+    .option("--annotator <manifest>", "another annotator's labels of the same runs (matched by id): scored beside CodeTracer, as how far two people agree")
     .option("--concurrency <n>", "runs analysed at once", "2")
     .addOption(llmOption().default("off"))
     .addOption(homeOption())
@@ -44,6 +47,7 @@ export function evalCommand(): Command {
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError("--concurrency must be a positive integer");
       if (flags.learn !== undefined) return learnCommand(manifest, flags, concurrency);
       if (flags.pool) throw new UsageError("--pool only goes with --learn");
+      const secondAnnotator = flags.annotator ? new Map((await readManifest(flags.annotator)).map((record) => [record.id, record])) : undefined;
       let done = 0;
       const kept: AnalysedRun[] = [];
       // Eval must not teach the memory from the runs it is scoring, so nothing is remembered; and its
@@ -52,6 +56,7 @@ export function evalCommand(): Command {
         ...analyzeOptions(flags, false),
         recall: flags.home !== undefined,
         concurrency,
+        ...(secondAnnotator ? { secondAnnotator } : {}),
         ...(flags.crossCheck ? { keep: (run: AnalysedRun) => kept.push(run) } : {}),
         ...(flags.out ? { out: flags.out } : {}),
         onRun: (run) => {

@@ -15,7 +15,7 @@ import { BASELINES, baselinePrediction, type BaselineInput } from "./baselines.j
 import { readManifest, type ManifestRecord } from "./manifest.js";
 import type { StepPrediction } from "./metrics.js";
 import { resolveRef, resolveRefs } from "./refs.js";
-import { scoreEval, type EvalSummary } from "./score.js";
+import { SECOND_ANNOTATOR, scoreEval, type EvalSummary } from "./score.js";
 import { stageEval, type StageEval } from "./stageEval.js";
 
 export interface EvalRun {
@@ -33,6 +33,8 @@ export interface EvalRun {
   baselines: Record<string, StepPrediction>;
   goldCategory?: string;
   predictedCategory?: string;
+  /** The failure category a second annotator chose (eval --annotator). */
+  annotatorCategory?: string;
   /** Stage boundaries (step ids where a stage starts) against the gold segmentation, when there is one. */
   stages?: StageEval;
   /** Problems found in the run's replay bundle (empty when replay.json and replay.messages.json validate). */
@@ -57,6 +59,8 @@ export interface EvalOptions extends AnalyzeOptions {
   onRun?: (run: EvalRun) => void;
   /** Receives every analysed run (for callers that re-score them). */
   keep?: (run: AnalysedRun) => void;
+  /** Another annotator's labels of (some of) the same runs, by record id: scored beside the system as an agreement ceiling. */
+  secondAnnotator?: Map<string, ManifestRecord>;
 }
 
 const NO_PREDICTION: StepPrediction = { onset: null, incorrect: [], unuseful: [] };
@@ -77,7 +81,8 @@ export async function runEval(input: string, options: EvalOptions): Promise<Eval
       }),
     ),
   );
-  return { manifest: input, runs, ...scoreEval(runs, Object.keys(BASELINES)) };
+  const rows = [...Object.keys(BASELINES), ...(options.secondAnnotator ? [SECOND_ANNOTATOR] : [])];
+  return { manifest: input, runs, ...scoreEval(runs, rows) };
 }
 
 /** A folder of runs as a label-less manifest: each run found below it, by its relative path. */
@@ -99,6 +104,10 @@ async function evalOne(record: ManifestRecord, options: EvalOptions): Promise<Ev
     const baselineInput: BaselineInput = { steps, outcome: trace.run.outcome, task: trace.run.task, checks };
     const baselines: Record<string, StepPrediction> = {};
     for (const name of Object.keys(BASELINES)) baselines[name] = baselinePrediction(name, baselineInput);
+    // The second annotator's refs resolve on the same steps as the gold; a run they did not label is a miss.
+    const second = options.secondAnnotator?.get(record.id);
+    if (options.secondAnnotator) baselines[SECOND_ANNOTATOR] = second ? goldOf(second, steps).gold : NO_PREDICTION;
+    const annotatorCategory = second?.labels.failure_category ?? second?.failure_category;
     const stages = stageEval(record, analysis);
     return {
       id: record.id,
@@ -111,6 +120,7 @@ async function evalOne(record: ManifestRecord, options: EvalOptions): Promise<Ev
       baselines,
       ...(goldCategory ? { goldCategory } : {}),
       predictedCategory: diagnosis.failure_category,
+      ...(annotatorCategory ? { annotatorCategory } : {}),
       ...(stages ? { stages } : {}),
       replayProblems: replayProblems(analysis),
     };

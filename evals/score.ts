@@ -61,11 +61,16 @@ export interface EvalSummary {
     confusion: ReturnType<typeof confusion>;
     /** The trivial baseline: always answering the set's most common gold category (it peeks at the gold, so it is generous). */
     mostCommon: { category: string; accuracy: number };
+    /** How often a second annotator (eval --annotator) chose the gold category, over the runs both labelled. */
+    secondAnnotator?: { runs: number; accuracy: number };
   };
   replay: { runs: number; valid: number; problems: { id: string; problems: string[] }[] };
 }
 
 const NO_PREDICTION: StepPrediction = { onset: null, incorrect: [], unuseful: [] };
+
+/** The row of `eval --annotator`: another person's labels of the same runs, scored like a predictor. */
+export const SECOND_ANNOTATOR = "second annotator";
 
 export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary {
   const baselines: Record<string, Scores> = {};
@@ -73,12 +78,15 @@ export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary
   const categorized = runs.filter((run) => run.hasOnsetLabel && run.goldCategory);
   const ok = runs.filter((run) => run.status === "ok");
   const stages = stageScores(runs);
+  const trivial = baselineNames.filter((name) => name !== SECOND_ANNOTATOR);
+  const annotated = categorized.filter((run) => run.annotatorCategory);
   return {
     system: score(runs, (run) => run.predicted),
     baselines,
     ...(stages ? { stages } : {}),
-    byFormat: groupBy(runs, (run) => run.format, baselineNames),
-    byCategory: groupBy(runs, (run) => run.goldCategory, baselineNames),
+    // A second annotator is an agreement ceiling, not a trivial baseline: it is never the "best baseline".
+    byFormat: groupBy(runs, (run) => run.format, trivial),
+    byCategory: groupBy(runs, (run) => run.goldCategory, trivial),
     ...(categorized.length
       ? {
           categories: {
@@ -86,6 +94,7 @@ export function scoreEval(runs: EvalRun[], baselineNames: string[]): EvalSummary
             accuracy: categorized.filter((run) => run.predictedCategory === run.goldCategory).length / categorized.length,
             confusion: confusion(categorized.map((run) => ({ gold: run.goldCategory!, predicted: run.predictedCategory ?? "(error)" }))),
             mostCommon: mostCommonCategory(categorized.map((run) => run.goldCategory!)),
+            ...(annotated.length ? { secondAnnotator: { runs: annotated.length, accuracy: annotated.filter((run) => run.annotatorCategory === run.goldCategory).length / annotated.length } } : {}),
           },
         }
       : {}),

@@ -43,6 +43,8 @@ export function formatEvalTable(result: EvalResult): string {
   if (result.categories) {
     const { accuracy, runs, mostCommon } = result.categories;
     lines.push(`failure category accuracy: ${pct(accuracy).trim()}% over ${runs} runs (always the most common gold category, ${mostCommon.category}: ${pct(mostCommon.accuracy).trim()}%)`);
+    const second = result.categories.secondAnnotator;
+    if (second) lines.push(`second annotator's category agrees with the gold on ${pct(second.accuracy).trim()}% of the ${second.runs} runs both labelled`);
   }
   lines.push(`replay bundles valid: ${result.replay.valid}/${result.replay.runs}`);
   for (const run of result.replay.problems.slice(0, 5)) lines.push(`  replay ${run.id}: ${run.problems[0]}`);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderEvalReport } from "../evals/report.js";
 import { boundariesOf, boundaryPRF, confusion } from "../evals/metrics.js";
+import { readManifest } from "../evals/manifest.js";
 import { runEval } from "../evals/run.js";
 import { formatEvalTable } from "../evals/table.js";
 import { LABELS, NORMALIZED } from "./corpus.js";
@@ -61,6 +62,28 @@ describe("eval on the labelled dev sets", () => {
     const bestBaseline = Math.max(...Object.values(result.baselines).map((scores) => scores.onset.exact));
     expect(result.system.onset.exact - bestBaseline).toBeGreaterThanOrEqual(0.15);
     expect(result.replay.valid).toBe(result.runs.length);
+  });
+
+  it("scores a second annotator's labels of the same runs beside the system: the gold itself agrees fully, a moved onset counts as a miss", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "ct-annotator-"));
+    const records = (await readFile(manifest("kimi-silver-dev.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line));
+    const absolute = records.map((record) => ({ ...record, path: path.resolve(LABELS, record.path) }));
+    const same = path.join(dir, "same.jsonl");
+    await writeFile(same, absolute.map((record) => JSON.stringify(record)).join("\n"));
+    const itself = await runEval(manifest("kimi-silver-dev.jsonl"), { ...options, secondAnnotator: new Map((await readManifest(same)).map((record) => [record.id, record])) });
+    expect(itself.baselines["second annotator"]!.onset.exact).toBe(1);
+    expect(itself.baselines["second annotator"]!.incorrect.macro.f1).toBe(1);
+    expect(itself.categories!.secondAnnotator).toEqual({ runs: 20, accuracy: 1 });
+    expect(Object.values(itself.byFormat).every((group) => group.bestBaseline.name !== "second annotator")).toBe(true);
+
+    // The second annotator puts the first run's onset on the run's first step and names another category.
+    const moved = path.join(dir, "moved.jsonl");
+    const first = { ...absolute[0], labels: { ...absolute[0].labels, onset: 1 }, failure_category: "other" };
+    await writeFile(moved, [first, ...absolute.slice(1)].map((record) => JSON.stringify(record)).join("\n"));
+    const other = await runEval(manifest("kimi-silver-dev.jsonl"), { ...options, secondAnnotator: new Map((await readManifest(moved)).map((record) => [record.id, record])) });
+    expect(other.baselines["second annotator"]!.onset.exact).toBeCloseTo(19 / 20, 10);
+    expect(other.categories!.secondAnnotator!.accuracy).toBeCloseTo(19 / 20, 10);
+    expect(formatEvalTable(other)).toMatch(/^second annotator\s+95\.0/m);
   });
 
   it("breaks results down by format and gold category and renders the report with the confusion matrix", async () => {
