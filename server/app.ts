@@ -164,7 +164,7 @@ class Routes {
 
   private async feedback(key: string, labels: z.infer<typeof FeedbackBody>) {
     const outDir = await runFolder(this.options.results, key);
-    return recordFeedback({ outDir, home: this.options.analyze.home, ...withoutUndefined(labels) });
+    return recordFeedback({ outDir, home: this.options.analyze.home, ...labels });
   }
 
   private async analyze(run: string) {
@@ -196,8 +196,4 @@ async function jsonBody(c: Context): Promise<unknown> {
 /** A form sends every field, empty ones as ""; an empty field means "not given". */
 function emptyToUndefined(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => typeof value !== "string" || value.trim() !== ""));
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
