@@ -57,6 +57,11 @@ export async function runDetail(root: string, key: string): Promise<RunDetail> {
 
 /** The folder holding a run's output files: an unknown key is NotFound, a run that errored a RunError. */
 export async function runFolder(root: string, key: string): Promise<string> {
+  // A single analyze folder is its own run: no need to parse its trace.json just to find it.
+  if (isAnalyzeFolder(root)) {
+    if (key !== SINGLE_RUN_KEY) throw new NotFound(`no run "${key}" in ${root}`);
+    return root;
+  }
   const record = (await indexRecords(root)).find((candidate) => candidate.out === key);
   if (!record) throw new NotFound(`no run "${key}" in ${root}`);
   if (record.status === "error") throw new RunError(`run "${key}" could not be analyzed: ${record.error ?? "unknown error"}`);
